@@ -1,0 +1,39 @@
+# Two entry points for a newcomer on a fresh Debian machine: `make demo` and `make test`.
+# `setup` is idempotent: system packages (as root), a virtual environment, the package itself.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CORPUS ?= data/corpus
+SYSTEM_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont fluid-soundfont-gm sox espeak-ng libsndfile1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system-packages corpus demo test bench clean
+
+setup: system-packages $(VENV)/.installed
+
+system-packages:
+	@dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "Installing system packages: $(SYSTEM_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }
+
+$(VENV)/.installed: setup.py
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+corpus: setup
+	$(PY) scripts/build_corpus.py --output_dir $(CORPUS)
+
+demo: corpus
+	$(PY) scripts/demo.py --corpus_dir $(CORPUS) --output_dir outputs/demo
+
+test: corpus
+	AUDIOGEN_HF_CORPUS=$(CORPUS) $(PY) -m pytest -q tests
+
+bench: corpus
+	$(PY) scripts/benchmarks/bench_spectrogram.py --corpus_dir $(CORPUS)
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

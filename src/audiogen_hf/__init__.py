@@ -1,0 +1,5 @@
+"""audiogen_hf: Hugging Face-native music audio generation."""
+
+__version__ = "0.1.0.dev0"
+
+from .audio import AudioLoadError, SpectrogramConverter, load_audio, save_audio

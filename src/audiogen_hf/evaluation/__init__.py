@@ -1,0 +1,3 @@
+"""Metrics and reports."""
+
+from .plots import save_spectrogram_image

@@ -1,0 +1,43 @@
+"""Pictures for reports: spectrograms with time and frequency axes (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence, Union
+
+import torch
+
+
+def save_spectrogram_image(
+    path: Union[str, Path],
+    spectrograms: Union[torch.Tensor, Sequence[torch.Tensor]],
+    sample_rate: int,
+    hop_length: int,
+    titles: Union[str, Sequence[str]] = "",
+    ylabel: str = "bin",
+) -> Path:
+    """Save one or more ``[bins, frames]`` spectrograms (already log-scaled) stacked vertically as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if torch.is_tensor(spectrograms):
+        spectrograms = [spectrograms]
+    titles = [titles] if isinstance(titles, str) else list(titles)
+    titles += [""] * (len(spectrograms) - len(titles))
+    figure, axes = plt.subplots(len(spectrograms), 1, figsize=(10, 3.2 * len(spectrograms)), squeeze=False)
+    for axis, spec, title in zip(axes[:, 0], spectrograms, titles):
+        spec = spec.detach().cpu().float()
+        if spec.dim() != 2:
+            raise ValueError(f"expected a [bins, frames] spectrogram, got shape {tuple(spec.shape)}")
+        extent = (0, spec.shape[1] * hop_length / sample_rate, 0, spec.shape[0])
+        image = axis.imshow(spec.numpy(), origin="lower", aspect="auto", extent=extent, cmap="magma")
+        axis.set(title=title, xlabel="time (s)", ylabel=ylabel)
+        figure.colorbar(image, ax=axis)
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from audiogen_hf.audio import AudioLoadError, audio_info, load_audio, resample, save_audio, to_channels
+
+
+def test_real_track_is_stereo_44k(real_track):
+    audio, rate = load_audio(real_track / "mixture.wav")
+    info = audio_info(real_track / "mixture.wav")
+    assert rate == info.sample_rate == 44100
+    assert audio.shape == (2, info.num_frames) and audio.dtype == torch.float32
+    assert not torch.allclose(audio[0], audio[1]), "stereo must not be collapsed to mono"
+
+
+def test_window_resample_and_downmix(real_track):
+    full, _ = load_audio(real_track / "mixture.wav", offset=1.0, duration=2.0)
+    assert full.shape == (2, 88200)
+    mono, rate = load_audio(real_track / "mixture.wav", sample_rate=16000, channels=1, offset=1.0, duration=2.0)
+    assert rate == 16000 and mono.shape == (1, 32000)
+    expected = resample(full.mean(0, keepdim=True), 44100, 16000)
+    torch.testing.assert_close(mono, expected)
+
+
+def test_save_load_round_trip(tmp_path, music):
+    path = save_audio(tmp_path / "clip.flac", music, 22050)
+    audio, rate = load_audio(path)
+    assert rate == 22050 and audio.shape == music.shape
+    assert (audio - music).abs().max() <= 1.0 / 32768 + 1e-6  # 16-bit quantisation only
+
+
+def test_bytes_and_dict_sources(real_track):
+    data = (real_track / "mixture.wav").read_bytes()
+    a, _ = load_audio(data, duration=0.5)
+    b, _ = load_audio({"path": str(real_track / "mixture.wav"), "bytes": None}, duration=0.5)
+    torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_bytes(b""), "could not decode"),
+        (lambda p: p.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk" * 8), "could not decode"),
+        (lambda p: sf.write(p, np.zeros((0, 2), np.float32), 44100), "no samples"),
+        (lambda p: sf.write(p, np.full((1000, 1), np.nan, np.float32), 44100, subtype="FLOAT"), "NaN"),
+    ],
+    ids=["empty-file", "corrupt", "zero-frames", "nan"],
+)
+def test_bad_files_raise_clear_errors(tmp_path, make, message):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(AudioLoadError, match=message):
+        load_audio(path)
+
+
+def test_missing_file_and_bad_arguments(tmp_path, real_track):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_audio(tmp_path / "nope.wav")
+    with pytest.raises(AudioLoadError, match="no samples"):
+        load_audio(real_track / "mixture.wav", offset=10_000.0)
+    with pytest.raises(ValueError, match="cannot convert 6 channels"):
+        to_channels(torch.zeros(6, 10), 2)
+    with pytest.raises(ValueError, match="NaN"):
+        save_audio(tmp_path / "x.wav", torch.full((1, 10), float("nan")), 16000)
