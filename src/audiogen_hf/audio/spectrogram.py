@@ -160,20 +160,32 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         return out.reshape(*lead, -1)
 
     def griffin_lim(self, magnitude: torch.Tensor, n_iter: int, length: Optional[int] = None) -> torch.Tensor:
-        """Fast Griffin-Lim (Perraudin et al. 2013, as torchaudio's ``griffinlim``) from a zero-phase start.
+        """Fast Griffin-Lim (Perraudin et al. 2013; torchaudio's ``griffinlim`` algorithm) from a zero-phase start.
 
-        ``magnitude`` ``[..., freqs, frames]`` -> audio ``[..., samples]``; deterministic. It runs on this class's
-        STFT pair, which is ~2.5x faster per iteration than torchaudio's on CPU (see the benchmark script).
+        ``magnitude`` ``[..., freqs, frames]`` -> audio ``[..., samples]``; deterministic. Each iteration is
+        ``stft(istft(x))`` computed in the padded frame domain: irfft, overlap-add, one multiply by the inverse window
+        envelope (which also zeroes the centring pad), reframe, rfft. That is ~3x faster per iteration than
+        torchaudio's ``griffinlim`` on CPU (``scripts/benchmarks/bench_spectrogram.py``).
         """
-        target = magnitude.transpose(-1, -2)
-        momentum = self.config.griffin_lim_momentum / (1 + self.config.griffin_lim_momentum)
-        stft, previous = target.to(torch.complex64 if target.dtype != torch.float64 else torch.complex128), None
+        n_fft, hop = self.config.n_fft, self.config.hop_length
+        target = magnitude.transpose(-1, -2).contiguous()  # [..., frames, freqs]
+        frames = target.shape[-2]
+        length = (frames - 1) * hop if length is None else length
+        window = self.window.to(target.device, target.dtype)
+        envelope = self._overlap_add(window.square().expand(frames, n_fft))
+        support = torch.zeros_like(envelope)
+        support[n_fft // 2 : n_fft // 2 + length] = 1.0  # the signal is zero outside [0, length)
+        inverse_envelope = support / envelope.clamp_min(1e-11)
+        beta = self.config.griffin_lim_momentum / (1 + self.config.griffin_lim_momentum)
+
+        stft, previous = target.to(torch.complex128 if target.dtype == torch.float64 else torch.complex64), None
         for _ in range(n_iter):
-            rebuilt = self.stft(self.istft(stft))
-            accelerated = rebuilt if previous is None else rebuilt - momentum * previous
+            signal = self._overlap_add(torch.fft.irfft(stft, n=n_fft, dim=-1).mul_(window)).mul_(inverse_envelope)
+            rebuilt = torch.fft.rfft(signal.unfold(-1, n_fft, hop) * window, dim=-1)
+            accelerated = rebuilt if previous is None else rebuilt - beta * previous
             previous = rebuilt
             parts = torch.view_as_real(accelerated)
-            scale = target / parts.square().sum(-1).sqrt_().clamp_min_(1e-16)
+            scale = parts.square().sum(-1).add_(1e-24).rsqrt_().mul_(target)
             stft = torch.view_as_complex(parts * scale.unsqueeze(-1))
         return self.istft(stft, length=length)
 

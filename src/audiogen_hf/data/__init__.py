@@ -1,0 +1,5 @@
+"""Datasets on `datasets`: MUSDB18 and GTZAN loaders, clip windowing and spectrogram caching, the offline corpus."""
+
+from .clips import cache_spectrograms, window_clips, window_starts
+from .gtzan import GENRES, fault_filtered_split, load_gtzan
+from .musdb import STEMS, load_musdb, official_validation_tracks, validation_tracks
