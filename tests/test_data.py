@@ -191,3 +191,21 @@ def test_cache_spectrograms_matches_the_converter(gtzan_root):
     torch.testing.assert_close(row["spectrogram_stats"], direct.stats)
     with pytest.raises(ValueError, match=r"\[22050\] Hz but the converter expects 16000"):
         cache_spectrograms(clips, SpectrogramConverter(sample_rate=16000))
+
+
+def test_unreachable_hub_dataset_explains_the_offline_route(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    with pytest.raises(FileNotFoundError, match="build_corpus"):
+        load_gtzan("nobody-here/no-such-gtzan")
+
+
+def test_corpus_is_reused_and_a_different_build_is_refused(corpus_dir):
+    from audiogen_hf.data.corpus import CorpusArguments, build_corpus
+
+    manifest = json.loads((corpus_dir / "manifest.json").read_text())
+    args = CorpusArguments(output_dir=str(corpus_dir), size=manifest["args"]["size"])
+    assert build_corpus(args)["manifest"] == manifest  # complete and same arguments: nothing rebuilt
+    other = "full" if args.size == "small" else "small"
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        build_corpus(CorpusArguments(output_dir=str(corpus_dir), size=other))

@@ -63,3 +63,14 @@ def test_missing_file_and_bad_arguments(tmp_path, real_track):
         to_channels(torch.zeros(6, 10), 2)
     with pytest.raises(ValueError, match="NaN"):
         save_audio(tmp_path / "x.wav", torch.full((1, 10), float("nan")), 16000)
+
+
+def test_ogg_vorbis_loads_through_libsndfile(tmp_path, music):
+    path = tmp_path / "clip.ogg"
+    sf.write(path, music.T.numpy(), 22050, format="OGG", subtype="VORBIS")
+    audio, rate = load_audio(path)
+    assert rate == 22050 and audio.shape[0] == 2
+    reference, _ = sf.read(path, dtype="float32", always_2d=True)
+    torch.testing.assert_close(audio, torch.from_numpy(reference.T.copy()))
+    mono, _ = load_audio(path, channels=1, sample_rate=16000)
+    assert mono.shape == (1, round(audio.shape[1] * 16000 / 22050))

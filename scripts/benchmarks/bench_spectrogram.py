@@ -21,14 +21,18 @@ from audiogen_hf.audio import SpectrogramConverter, load_audio
 SR, N_FFT, HOP, N_MELS = 22050, 2048, 512, 128
 
 
-def best_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def best_times(functions: dict, repeats: int, rounds: int = 2) -> dict:
+    """Best wall time of each function: ``rounds`` passes over the functions, each running one of them ``repeats``
+    times in a row (consecutive runs keep each library's thread pool warm; several passes share machine drift)."""
+    times = {name: float("inf") for name in functions}
+    for _ in range(rounds):
+        for name, fn in functions.items():
+            fn()  # warm-up
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn()
+                times[name] = min(times[name], time.perf_counter() - start)
+    return times
 
 
 def real_clips(corpus_dir: Path, count: int, seconds: float) -> torch.Tensor:
@@ -57,43 +61,50 @@ def bench_mel(clips: torch.Tensor, repeats: int) -> None:
     array = clips.numpy()
     reference = librosa.feature.melspectrogram(y=array, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
     error = np.abs(ours.audio_to_spectrogram(clips).spectrogram.numpy() - reference).max() / reference.max()
-    t_librosa = best_time(lambda: librosa.feature.melspectrogram(y=array, sr=SR, n_fft=N_FFT, hop_length=HOP,
-                                                                 n_mels=N_MELS), repeats)
-    t_ours = best_time(lambda: ours.audio_to_spectrogram(clips), repeats)
-    t_ta = best_time(lambda: torchaudio_mel(clips), repeats)
-    t_fft = best_time(lambda: ours.stft(clips), repeats)
+    times = best_times({
+        "librosa melspectrogram": lambda: librosa.feature.melspectrogram(y=array, sr=SR, n_fft=N_FFT, hop_length=HOP,
+                                                                         n_mels=N_MELS),
+        "torchaudio MelSpectrogram": lambda: torchaudio_mel(clips),
+        "audiogen_hf converter": lambda: ours.audio_to_spectrogram(clips),
+        "  of which STFT (rfft)": lambda: ours.stft(clips),
+    }, repeats)
+    t_librosa = times["librosa melspectrogram"]
     print(f"\nMel extraction: batch of {clips.shape[0]} x {clips.shape[1] / SR:.0f} s real music, n_fft {N_FFT}, "
           f"hop {HOP}, {N_MELS} mels, {torch.get_num_threads()} torch threads")
     print(f"{'':28s}{'time ms':>10s}{'audio s/s':>12s}{'vs librosa':>12s}")
-    for name, t in [("librosa melspectrogram", t_librosa), ("torchaudio MelSpectrogram", t_ta),
-                    ("audiogen_hf converter", t_ours), ("  of which STFT (rfft)", t_fft)]:
+    for name, t in times.items():
         print(f"{name:28s}{t * 1e3:10.1f}{seconds / t:12.0f}{t_librosa / t:11.2f}x")
     print(f"max |ours - librosa| / max = {error:.1e}")
 
 
-def bench_griffin_lim(clip: torch.Tensor, repeats: int) -> None:
-    array = clip.numpy()
-    magnitude = np.abs(librosa.stft(array, n_fft=N_FFT, hop_length=HOP))
+def bench_griffin_lim(clips: torch.Tensor, repeats: int) -> None:
+    """Per clip: librosa's 32 iterations vs ours at 32 and at as many iterations as fit in librosa's time."""
     converter = SpectrogramConverter(sample_rate=SR, n_fft=N_FFT, hop_length=HOP, mode="linear", power=1.0,
                                      scale="none")
-    spec = torch.from_numpy(magnitude)
-    ours = lambda n: converter.spectrogram_to_audio(spec, length=len(array), n_iter=n)  # noqa: E731
-
-    t_librosa = best_time(lambda: librosa.griffinlim(magnitude, n_iter=32, hop_length=HOP, n_fft=N_FFT,
-                                                     length=len(array), random_state=0), max(1, repeats // 2))
-    sc_librosa = spectral_convergence_db(array, librosa.griffinlim(magnitude, n_iter=32, hop_length=HOP, n_fft=N_FFT,
-                                                                   length=len(array), random_state=0))
-    t_32 = best_time(lambda: ours(32), repeats)
-    budget_iters = int(32 * t_librosa / t_32 * 0.9)  # 10 % margin for timing noise
-    t_budget = best_time(lambda: ours(budget_iters), max(1, repeats // 2))
-    print(f"\nGriffin-Lim: one {len(array) / SR:.0f} s clip of real music, linear magnitude, n_fft {N_FFT}, hop {HOP}")
-    print(f"{'':34s}{'iters':>6s}{'time s':>9s}{'SC dB':>9s}{'it/s vs librosa':>17s}")
-    print(f"{'librosa griffinlim (momentum .99)':34s}{32:6d}{t_librosa:9.2f}{sc_librosa:9.2f}{1.0:16.1f}x")
-    print(f"{'audiogen_hf (torchaudio FGLA)':34s}{32:6d}{t_32:9.2f}"
-          f"{spectral_convergence_db(array, ours(32).numpy()):9.2f}{t_librosa / t_32:16.1f}x")
-    print(f"{'audiogen_hf in librosa 32-it time':34s}{budget_iters:6d}{t_budget:9.2f}"
-          f"{spectral_convergence_db(array, ours(budget_iters).numpy()):9.2f}"
-          f"{budget_iters / t_budget / (32 / t_librosa):16.1f}x")
+    print(f"\nGriffin-Lim (momentum 0.99): {clips.shape[1] / SR:.0f} s clips of real music, linear magnitude, "
+          f"n_fft {N_FFT}, hop {HOP}")
+    print(f"{'clip':>4s}{'librosa 32 it':>22s}{'ours 32 it':>22s}{'ours in librosa time':>30s}")
+    print(f"{'':4s}{'s':>10s}{'SC dB':>12s}{'s':>10s}{'SC dB':>12s}{'iters':>8s}{'s':>10s}{'SC dB':>12s}")
+    results = []
+    for index, clip in enumerate(clips):
+        array = clip.numpy()
+        magnitude = np.abs(librosa.stft(array, n_fft=N_FFT, hop_length=HOP))
+        spec = torch.from_numpy(magnitude)
+        ours = lambda n: converter.spectrogram_to_audio(spec, length=len(array), n_iter=n)  # noqa: E731
+        theirs = lambda: librosa.griffinlim(magnitude, n_iter=32, hop_length=HOP, n_fft=N_FFT,  # noqa: E731
+                                            length=len(array), random_state=0)
+        first = best_times({"librosa": theirs, "ours": lambda: ours(32)}, repeats)
+        t_librosa, t_32 = first["librosa"], first["ours"]
+        iters = int(32 * t_librosa / t_32 * 0.9)  # 10 % margin for timing noise
+        t_budget = best_times({"ours": lambda: ours(iters)}, max(1, repeats // 2))["ours"]
+        row = (t_librosa, spectral_convergence_db(array, theirs()), t_32, spectral_convergence_db(array, ours(32).numpy()),
+               iters, t_budget, spectral_convergence_db(array, ours(iters).numpy()))
+        results.append(row)
+        print(f"{index:4d}{row[0]:10.2f}{row[1]:12.2f}{row[2]:10.2f}{row[3]:12.2f}{row[4]:8d}{row[5]:10.2f}{row[6]:12.2f}")
+    median = np.median(np.array(results), axis=0)
+    print(f"{'med':>4s}{median[0]:10.2f}{median[1]:12.2f}{median[2]:10.2f}{median[3]:12.2f}{int(median[4]):8d}"
+          f"{median[5]:10.2f}{median[6]:12.2f}")
+    print(f"per-iteration speed vs librosa: {median[0] / median[2]:.1f}x")
 
 
 def main() -> None:
@@ -101,11 +112,12 @@ def main() -> None:
     parser.add_argument("--corpus_dir", type=Path, default=Path("data/corpus"))
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--griffin_lim_clips", type=int, default=4)
     args = parser.parse_args()
     clips = real_clips(args.corpus_dir, args.clips, args.seconds)
     bench_mel(clips, args.repeats)
-    bench_griffin_lim(clips[0], args.repeats)
+    bench_griffin_lim(clips[:: max(1, len(clips) // args.griffin_lim_clips)][: args.griffin_lim_clips], args.repeats)
 
 
 if __name__ == "__main__":

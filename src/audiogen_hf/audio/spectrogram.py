@@ -182,18 +182,17 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         for _ in range(n_iter):
             signal = self._overlap_add(torch.fft.irfft(stft, n=n_fft, dim=-1).mul_(window)).mul_(inverse_envelope)
             rebuilt = torch.fft.rfft(signal.unfold(-1, n_fft, hop) * window, dim=-1)
-            accelerated = rebuilt if previous is None else rebuilt - beta * previous
+            accelerated = rebuilt if previous is None else torch.add(rebuilt, previous, alpha=-beta)
             previous = rebuilt
-            parts = torch.view_as_real(accelerated)
-            scale = parts.square().sum(-1).add_(1e-24).rsqrt_().mul_(target)
-            stft = torch.view_as_complex(parts * scale.unsqueeze(-1))
+            real, imag = accelerated.real, accelerated.imag
+            stft = accelerated * real.square().addcmul_(imag, imag).add_(1e-24).rsqrt_().mul_(target)
         return self.istft(stft, length=length)
 
     # --------------------------------------------------------- forward path
     def audio_to_spectrogram(self, audio: torch.Tensor, return_phase: bool = False) -> SpectrogramOutput:
         """``[..., samples]`` -> ``SpectrogramOutput`` with ``spectrogram`` ``[..., bins, frames]``."""
         stft = self.stft(audio)
-        power = stft.real.square() + stft.imag.square()  # [..., frames, freqs]
+        power = stft.real.square().addcmul_(stft.imag, stft.imag)  # [..., frames, freqs]
         if self.config.power == 1.0:
             power = power.sqrt()
         spec = self._project(power).transpose(-1, -2)

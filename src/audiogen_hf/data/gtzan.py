@@ -61,7 +61,11 @@ def load_gtzan(
     root = Path(path_or_id).expanduser()
     if not root.exists():
         if isinstance(path_or_id, str) and path_or_id.count("/") == 1 and not path_or_id.startswith((".", "/")):
-            dataset = load_dataset(path_or_id, split=split or "train")
+            try:
+                dataset = load_dataset(path_or_id, split=split or "train")
+            except (ConnectionError, FileNotFoundError, OSError) as error:
+                raise FileNotFoundError(f"could not load the Hub dataset {path_or_id!r} ({error}). "
+                                        + MISSING_GTZAN.format(root=path_or_id)) from error
             if "label" not in dataset.column_names and "genre" in dataset.column_names:
                 dataset = dataset.rename_column("genre", "label")
             return dataset.cast_column("audio", Audio(sampling_rate=sample_rate))
