@@ -117,7 +117,9 @@ def main() -> None:
     args = parser.parse_args()
     clips = real_clips(args.corpus_dir, args.clips, args.seconds)
     bench_mel(clips, args.repeats)
-    bench_griffin_lim(clips[:: max(1, len(clips) // args.griffin_lim_clips)][: args.griffin_lim_clips], args.repeats)
+    if args.griffin_lim_clips > 0:
+        step = max(1, len(clips) // args.griffin_lim_clips)  # spread over tracks: real recordings and renders
+        bench_griffin_lim(clips[::step][: args.griffin_lim_clips], args.repeats)
 
 
 if __name__ == "__main__":

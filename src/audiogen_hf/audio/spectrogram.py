@@ -271,7 +271,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         With ``phase`` (linear mode) the inverse is an exact iSTFT; otherwise the phase is estimated with fast
         Griffin-Lim (momentum ``griffin_lim_momentum``, ``n_iter`` or ``griffin_lim_iters`` iterations,
         deterministic zero-phase start). Mel spectrograms are first mapped back to linear frequency by
-        non-negative least squares (torchaudio ``InverseMelScale``).
+        least squares clamped at zero (torchaudio ``InverseMelScale``).
         """
         c = self.config
         if spectrogram.shape[-2] != self.num_bins:
@@ -287,11 +287,11 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         return self.griffin_lim(magnitude, c.griffin_lim_iters if n_iter is None else n_iter, length=length)
 
     def _inverse_mel(self, mel: torch.Tensor) -> torch.Tensor:
-        """``[..., n_mels, frames]`` -> non-negative least-squares ``[..., freqs, frames]``."""
+        """``[..., n_mels, frames]`` -> least-squares ``[..., freqs, frames]``, clamped non-negative."""
         c = self.config
         inverse = torchaudio.transforms.InverseMelScale(
             c.n_fft // 2 + 1, c.n_mels, c.sample_rate, c.f_min, c.f_max, norm="slaney", mel_scale="slaney"
-        )
+        ).to(mel.device)
         return inverse(mel.to(torch.float32)).to(mel.dtype)
 
 
