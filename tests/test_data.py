@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from audiogen_hf.audio import SpectrogramConverter, load_audio
+from audiogen_hf.audio import AudioLoadError, SpectrogramConverter, load_audio
 from audiogen_hf.data import (
     cache_spectrograms,
     fault_filtered_split,
@@ -123,16 +123,18 @@ def test_gtzan_fault_filtered_split(tmp_path, gtzan_root):
     assert len(load_gtzan(tmp_path)) == 4
 
 
-def test_missing_gtzan_explains_where_to_get_it(tmp_path):
+def test_missing_gtzan_explains_where_to_get_it(tmp_path, corpus_dir):
     with pytest.raises(FileNotFoundError, match="build_corpus"):
         load_gtzan(tmp_path / "gtzan")
+    with pytest.raises(FileNotFoundError, match="genre"):
+        load_gtzan(corpus_dir / "musdb")  # a folder of folders that is not GTZAN
 
 
 # ------------------------------------------------------------ windows and cache
 @pytest.mark.parametrize(
     "length, clip, hop, pad, expected",
     [(10, 4, 4, True, [0, 4, 8]), (8, 4, 4, True, [0, 4]), (10, 4, 4, False, [0, 4]),
-     (11, 4, 2, True, [0, 2, 4, 6, 8]), (3, 4, 4, True, [0]), (3, 4, 4, False, [])],
+     (11, 4, 2, True, [0, 2, 4, 6, 8]), (3, 4, 4, True, [0]), (3, 4, 4, False, []), (25, 10, 30, True, [0])],
 )
 def test_window_starts(length, clip, hop, pad, expected):
     assert window_starts(length, clip, hop, pad) == expected
@@ -164,7 +166,7 @@ def test_corrupt_sources_are_skipped_and_counted(tmp_path, gtzan_root, caplog):
     clips = window_clips(dataset, clip_seconds=10.0, sample_rate=22050, channels=1)
     assert len(clips) == 3 and set(clips["file"]) == {"jazz.00000"}
     assert "skipped 1 of 2 sources" in caplog.text
-    with pytest.raises(Exception, match="jazz.00054"):
+    with pytest.raises(AudioLoadError, match="jazz.00054"):
         window_clips(dataset, clip_seconds=10.0, sample_rate=22050, channels=1, strict=True)
 
 

@@ -63,6 +63,15 @@ def test_missing_file_and_bad_arguments(tmp_path, real_track):
         to_channels(torch.zeros(6, 10), 2)
     with pytest.raises(ValueError, match="NaN"):
         save_audio(tmp_path / "x.wav", torch.full((1, 10), float("nan")), 16000)
+    with pytest.raises(ValueError, match="transpose"):
+        save_audio(tmp_path / "x.wav", np.zeros((8000, 2), np.float32), 16000)
+    assert not (tmp_path / "x.wav").exists()
+    with pytest.raises(ValueError, match="channels must be >= 1"):
+        load_audio(real_track / "mixture.wav", channels=0)
+    surround = tmp_path / "surround.wav"
+    sf.write(surround, np.zeros((4000, 6), np.float32), 16000)
+    with pytest.raises(AudioLoadError, match="6 channels"):
+        load_audio(surround, channels=2)
 
 
 def test_ogg_vorbis_loads_through_libsndfile(tmp_path, music):

@@ -54,8 +54,8 @@ def test_mel_griffin_lim_restores_the_mel(music):
     spec = converter.audio_to_spectrogram(mono).spectrogram
     audio = converter.spectrogram_to_audio(spec, length=mono.shape[-1])
     again = converter.audio_to_spectrogram(audio).spectrogram
-    # mean absolute error of the normalised log-mel, 1/100 of the range = 1 dB
-    assert (again - spec).abs().mean() < 0.05
+    # mean absolute error of the normalised log-mel (1/100 of the range = 1 dB); measured 0.006
+    assert (again - spec).abs().mean() < 0.015
 
 
 def test_batch_equals_single(music):
@@ -88,7 +88,7 @@ def test_silent_audio_is_finite_and_inverts_to_silence():
 @pytest.mark.parametrize(
     "kwargs, field",
     [
-        ({"n_fft": 512, "n_mels": 300}, "n_mels"),
+        ({"n_fft": 512, "hop_length": 128, "n_mels": 300}, "n_mels"),
         ({"hop_length": 0}, "hop_length"),
         ({"mode": "cqt"}, "mode"),
         ({"scale": "loudness"}, "scale"),
@@ -96,11 +96,36 @@ def test_silent_audio_is_finite_and_inverts_to_silence():
         ({"power": 3.0}, "power"),
         ({"f_max": 30000}, "f_min/f_max"),
         ({"win_length": 4096}, "win_length"),
+        ({"n_fft": 2048, "hop_length": 1500}, "hop_length"),
+        ({"n_fft": 256, "hop_length": 64, "n_mels": 128}, "n_mels"),
+        ({"n_fft": 512.0}, "n_fft"),
+        ({"norm_range": None}, "norm_range"),
     ],
 )
 def test_bad_parameters_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f"invalid {field}"):
         SpectrogramConverter(**kwargs)
+
+
+@pytest.mark.parametrize("n_fft, hop, win", [(1000, 300, None), (2048, 512, 1024), (1001, 250, None)])
+def test_stft_pair_matches_torch_and_inverts_exactly(n_fft, hop, win):
+    converter = SpectrogramConverter(n_fft=n_fft, hop_length=hop, win_length=win, mode="linear")
+    audio = torch.randn(2, 22000, generator=torch.Generator().manual_seed(0))
+    stft = converter.stft(audio)
+    window = converter.window
+    reference = torch.stft(audio, n_fft, hop, window=window, center=True, pad_mode="constant", return_complex=True)
+    torch.testing.assert_close(stft, reference.transpose(-1, -2), atol=1e-4, rtol=1e-4)
+    assert stft.shape[-2] == converter.num_frames(audio.shape[-1])
+    # exact up to float32 rounding, amplified only in the last samples where one window's tail covers them
+    torch.testing.assert_close(converter.istft(stft, length=audio.shape[-1]), audio, atol=1e-4, rtol=1e-4)
+
+
+def test_float64_is_supported(music):
+    converter = SpectrogramConverter(n_mels=64)
+    single = converter.audio_to_spectrogram(music).spectrogram
+    double = converter.audio_to_spectrogram(music.double()).spectrogram
+    assert double.dtype == torch.float64
+    torch.testing.assert_close(double.float(), single, atol=1e-3, rtol=1e-4)
 
 
 def test_bad_audio_is_rejected():
@@ -113,3 +138,11 @@ def test_bad_audio_is_rejected():
         SpectrogramConverter(normalization="per_clip").spectrogram_to_audio(torch.rand(128, 10))
     with pytest.raises(ValueError, match="bins"):
         converter.spectrogram_to_audio(torch.rand(64, 10))
+    with pytest.raises(TypeError, match="integer PCM"):
+        converter.audio_to_spectrogram(torch.zeros(4096, dtype=torch.int16))
+    with pytest.raises(ValueError, match="NaN"):
+        converter.spectrogram_to_audio(torch.full((128, 10), float("nan")))
+    per_clip = SpectrogramConverter(normalization="per_clip")
+    out = per_clip.audio_to_spectrogram(torch.randn(3, 4096))
+    with pytest.raises(ValueError, match="stats have shape"):
+        per_clip.spectrogram_to_audio(out.spectrogram, stats=out.stats[:1])

@@ -113,6 +113,8 @@ def load_audio(
         AudioLoadError: the file is corrupt, empty, or holds NaN/Inf samples.
     """
     path, data, stream = _unpack(source)
+    if channels is not None and channels < 1:
+        raise ValueError(f"channels must be >= 1 or None, got {channels}")
     if offset < 0 or (duration is not None and duration <= 0):
         raise ValueError(f"offset must be >= 0 and duration > 0, got offset={offset}, duration={duration}")
     try:
@@ -145,7 +147,10 @@ def load_audio(
     if not torch.isfinite(waveform).all():
         raise AudioLoadError(f"{_name(path)} contains NaN or infinite samples")
     if channels is not None:
-        waveform = to_channels(waveform, channels)
+        try:
+            waveform = to_channels(waveform, channels)
+        except ValueError as error:
+            raise AudioLoadError(f"{_name(path)}: {error}") from error
     if sample_rate is not None and sample_rate != rate:
         waveform, rate = resample(waveform, rate, sample_rate), sample_rate
     return waveform, rate
@@ -164,6 +169,8 @@ def to_channels(waveform: torch.Tensor, channels: int) -> torch.Tensor:
     """Convert ``[C, N]`` to ``[channels, N]``: downmix to mono by averaging, or duplicate mono."""
     if waveform.dim() != 2:
         raise ValueError(f"expected a [channels, samples] waveform, got shape {tuple(waveform.shape)}")
+    if channels < 1:
+        raise ValueError(f"channels must be >= 1, got {channels}")
     current = waveform.shape[0]
     if channels == current:
         return waveform
@@ -183,8 +190,11 @@ def save_audio(path: Union[str, os.PathLike], waveform: torch.Tensor | np.ndarra
     array = waveform.detach().cpu().numpy() if isinstance(waveform, torch.Tensor) else np.asarray(waveform)
     if array.ndim == 1:
         array = array[None]
-    if array.ndim != 2 or array.size == 0:
-        raise ValueError(f"expected a non-empty [channels, samples] waveform, got shape {array.shape}")
+    if array.ndim != 2 or array.size == 0 or array.shape[0] > array.shape[1]:
+        raise ValueError(f"expected a non-empty [channels, samples] waveform, got shape {array.shape}"
+                         + (" (transpose a [samples, channels] array)" if array.ndim == 2 and array.size else ""))
+    if int(sample_rate) <= 0:
+        raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
     if not np.isfinite(array).all():
         raise ValueError("refusing to save audio with NaN or infinite samples")
     path = Path(path)

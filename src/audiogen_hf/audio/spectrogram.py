@@ -52,7 +52,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         scale: ``"none"``, ``"log"`` (natural log) or ``"db"`` (librosa's ``power_to_db``/``amplitude_to_db``, ref 1).
         top_db: floor the dB scale this far below each clip's maximum (``None``: no floor).
         normalization: ``"none"``; ``"per_clip"`` min-max to [0, 1] with the min/max returned as ``stats``;
-            ``"fixed"`` maps ``norm_range`` to [0, 1] and clips.
+            ``"fixed"`` maps ``norm_range`` to [0, 1] and clips (dB are relative to 1, so music peaks near +30 dB).
         griffin_lim_iters, griffin_lim_momentum: phase reconstruction when no phase is given (fast Griffin-Lim).
     """
 
@@ -73,23 +73,29 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         scale: str = "db",
         top_db: Optional[float] = 80.0,
         normalization: str = "none",
-        norm_range: tuple = (-80.0, 0.0),
+        norm_range: tuple = (-80.0, 40.0),
         griffin_lim_iters: int = 32,
         griffin_lim_momentum: float = 0.99,
     ):
         win_length = n_fft if win_length is None else win_length
         f_max = sample_rate / 2 if f_max is None else f_max
+        for name, value in (("sample_rate", sample_rate), ("n_fft", n_fft), ("hop_length", hop_length),
+                            ("win_length", win_length), ("n_mels", n_mels), ("griffin_lim_iters", griffin_lim_iters)):
+            _check(isinstance(value, int) and not isinstance(value, bool), name, value, "an integer")
+        _check(isinstance(norm_range, (tuple, list)) and len(norm_range) == 2, "norm_range", norm_range,
+               "a pair (low, high)")
         _check(sample_rate > 0, "sample_rate", sample_rate, "> 0")
         _check(n_fft >= 2, "n_fft", n_fft, ">= 2")
         _check(hop_length > 0, "hop_length", hop_length, "> 0")
         _check(0 < win_length <= n_fft, "win_length", win_length, f"in (0, n_fft={n_fft}]")
-        _check(hop_length <= win_length, "hop_length", hop_length, f"<= win_length={win_length} (gaps lose audio)")
+        _check(hop_length <= win_length // 2, "hop_length", hop_length,
+               f"<= win_length // 2 = {win_length // 2}, so that overlapping windows cover every sample")
         _check(mode in MODES, "mode", mode, f"one of {MODES}")
         _check(scale in SCALES, "scale", scale, f"one of {SCALES}")
         _check(normalization in NORMALIZATIONS, "normalization", normalization, f"one of {NORMALIZATIONS}")
         _check(power in (1.0, 2.0), "power", power, "1.0 (magnitude) or 2.0 (power)")
         _check(top_db is None or top_db > 0, "top_db", top_db, "> 0 or None")
-        _check(len(norm_range) == 2 and norm_range[0] < norm_range[1], "norm_range", norm_range, "(low, high), low < high")
+        _check(norm_range[0] < norm_range[1], "norm_range", norm_range, "(low, high) with low < high")
         _check(griffin_lim_iters >= 0, "griffin_lim_iters", griffin_lim_iters, ">= 0")
         _check(0 <= griffin_lim_momentum < 1, "griffin_lim_momentum", griffin_lim_momentum, "in [0, 1)")
         if mode == "mel":
@@ -105,7 +111,11 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
             fb = torchaudio.functional.melscale_fbanks(
                 n_fft // 2 + 1, f_min, f_max, n_mels, sample_rate, norm="slaney", mel_scale="slaney"
             )
+            empty = int((fb.sum(dim=0) == 0).sum())
+            _check(empty == 0, "n_mels", n_mels, f"small enough that no mel filter is empty ({empty} are with "
+                   f"n_fft={n_fft}); lower n_mels or raise n_fft")
             self.mel_filters = fb  # [freqs, n_mels]
+            self._mel_inverse = torch.linalg.pinv(fb.T)  # [freqs, n_mels]: least-squares inverse of the projection
             self._mel_groups = []  # (first bin, last bin + 1, filters [bins, group]) for each band of mels
             for start in range(0, n_mels, _MEL_GROUP):
                 block = fb[:, start : start + _MEL_GROUP]
@@ -119,7 +129,8 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
 
     def num_frames(self, num_samples: int) -> int:
         """Frames produced for ``num_samples`` of audio (centred frames)."""
-        return num_samples // self.config.hop_length + 1
+        n_fft = self.config.n_fft
+        return (num_samples + 2 * (n_fft // 2) - n_fft) // self.config.hop_length + 1
 
     # ------------------------------------------------------------------ STFT
     def stft(self, audio: torch.Tensor) -> torch.Tensor:
@@ -254,6 +265,10 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
             return normalised * (high - low) + low
         if stats is None:
             raise ValueError("normalization='per_clip' needs the stats returned by audio_to_spectrogram to invert")
+        expected = tuple(normalised.shape[:-2]) + (2, 1, 1)
+        if tuple(stats.shape) != expected:
+            raise ValueError(f"stats have shape {tuple(stats.shape)} but this spectrogram needs {expected}: pass the "
+                             "stats returned with it by audio_to_spectrogram")
         low, high = stats.unbind(dim=-3)
         return normalised * (high - low) + low
 
@@ -271,28 +286,24 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         With ``phase`` (linear mode) the inverse is an exact iSTFT; otherwise the phase is estimated with fast
         Griffin-Lim (momentum ``griffin_lim_momentum``, ``n_iter`` or ``griffin_lim_iters`` iterations,
         deterministic zero-phase start). Mel spectrograms are first mapped back to linear frequency by
-        least squares clamped at zero (torchaudio ``InverseMelScale``).
+        least squares (the filterbank's pseudo-inverse), clamped at zero.
         """
         c = self.config
-        if spectrogram.shape[-2] != self.num_bins:
-            raise ValueError(f"expected {self.num_bins} bins on dim -2, got shape {tuple(spectrogram.shape)}")
+        if spectrogram.dim() < 2 or spectrogram.shape[-2] != self.num_bins:
+            raise ValueError(f"expected [..., {self.num_bins} bins, frames], got shape {tuple(spectrogram.shape)}")
+        if not torch.isfinite(spectrogram).all():
+            raise ValueError("spectrogram contains NaN or infinite values")
+        if phase is not None and c.mode == "mel":
+            raise ValueError("exact inversion with phase needs mode='linear'; mel spectrograms drop detail")
+        if n_iter is not None and (not isinstance(n_iter, int) or n_iter < 0):
+            raise ValueError(f"n_iter must be an integer >= 0, got {n_iter!r}")
         spec = self.unscale(self.denormalize(spectrogram, stats))
         if c.mode == "mel":
-            spec = self._inverse_mel(spec)
+            spec = (self._mel_inverse.to(spec) @ spec).clamp_min(0)  # least squares, clamped non-negative
         magnitude = spec if c.power == 1.0 else spec.clamp_min(0).sqrt()
         if phase is not None:
-            if c.mode == "mel":
-                raise ValueError("exact inversion with phase needs mode='linear'; mel spectrograms drop detail")
             return self.istft(torch.polar(magnitude, phase).transpose(-1, -2), length=length)
         return self.griffin_lim(magnitude, c.griffin_lim_iters if n_iter is None else n_iter, length=length)
-
-    def _inverse_mel(self, mel: torch.Tensor) -> torch.Tensor:
-        """``[..., n_mels, frames]`` -> least-squares ``[..., freqs, frames]``, clamped non-negative."""
-        c = self.config
-        inverse = torchaudio.transforms.InverseMelScale(
-            c.n_fft // 2 + 1, c.n_mels, c.sample_rate, c.f_min, c.f_max, norm="slaney", mel_scale="slaney"
-        ).to(mel.device)
-        return inverse(mel.to(torch.float32)).to(mel.dtype)
 
 
 def _check(ok: bool, field: str, value, allowed: str) -> None:
@@ -301,10 +312,12 @@ def _check(ok: bool, field: str, value, allowed: str) -> None:
 
 
 def _check_audio(audio: torch.Tensor, n_fft: int) -> torch.Tensor:
-    if not torch.is_tensor(audio):
-        audio = torch.as_tensor(audio, dtype=torch.float32)
-    if not audio.is_floating_point():
-        raise TypeError(f"audio must be floating point, got {audio.dtype}")
+    audio = torch.as_tensor(audio)
+    if audio.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"audio must be float32 or float64 in [-1, 1], got {audio.dtype}; integer PCM must be scaled "
+                        "(e.g. int16 / 32768), half precision converted with .float()")
+    if audio.dim() == 0:
+        raise ValueError("audio must have a samples axis, got a scalar")
     if audio.shape[-1] < n_fft:
         raise ValueError(
             f"audio has {audio.shape[-1]} samples, fewer than n_fft={n_fft}; pad it or use a smaller n_fft"

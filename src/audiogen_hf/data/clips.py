@@ -26,9 +26,9 @@ def window_starts(num_samples: int, clip_samples: int, hop_samples: int, pad_las
     if clip_samples <= 0 or hop_samples <= 0:
         raise ValueError(f"clip and hop lengths must be > 0 samples, got {clip_samples} and {hop_samples}")
     starts = list(range(0, num_samples - clip_samples + 1, hop_samples))  # full windows
-    covered = starts[-1] + clip_samples if starts else 0
-    if pad_last and covered < num_samples:
-        starts.append(starts[-1] + hop_samples if starts else 0)
+    following = starts[-1] + hop_samples if starts else 0
+    if pad_last and following < num_samples and (not starts or starts[-1] + clip_samples < num_samples):
+        starts.append(following)  # the partial last window (or the whole of a too-short source)
     return starts
 
 

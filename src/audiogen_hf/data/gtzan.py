@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Optional, Union
@@ -38,11 +39,18 @@ def fault_filtered_split(split: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _genres_folder(root: Path) -> Optional[Path]:
+def _gtzan_files(root: Path) -> tuple[Optional[Path], list[str]]:
+    """The genres folder under ``root`` and its ``<genre>/<genre>.NNNNN.<ext>`` files (none: not a GTZAN tree)."""
     for candidate in (root / "genres", root / "genres_original", root / "Data" / "genres_original", root):
-        if candidate.is_dir() and any(child.is_dir() for child in candidate.iterdir()):
-            return candidate
-    return None
+        if not candidate.is_dir():
+            continue
+        files = sorted(
+            str(path) for folder in candidate.iterdir() if folder.is_dir() for path in folder.iterdir()
+            if re.fullmatch(rf"{re.escape(folder.name)}\.\d+\.(wav|au|mp3|flac|ogg)", path.name)
+        )
+        if files:
+            return candidate, files
+    return None, []
 
 
 def load_gtzan(
@@ -70,11 +78,14 @@ def load_gtzan(
                 dataset = dataset.rename_column("genre", "label")
             return dataset.cast_column("audio", Audio(sampling_rate=sample_rate))
         raise FileNotFoundError(MISSING_GTZAN.format(root=root))
-    genres = _genres_folder(root)
+    genres, files = _gtzan_files(root)
     if genres is None:
-        raise FileNotFoundError(MISSING_GTZAN.format(root=root))
+        raise FileNotFoundError(
+            f"no <genre>/<genre>.NNNNN.wav files under {root}. " + MISSING_GTZAN.format(root=root)
+        )
 
-    dataset = load_dataset("audiofolder", data_dir=str(genres), split="train")
+    # Explicit files: audiofolder labels them by their genre folder and reads no other folder as a split.
+    dataset = load_dataset("audiofolder", data_files={"train": files}, split="train")
     dataset = dataset.cast_column("audio", Audio(decode=False))
     dataset = dataset.map(lambda audio: {"file": Path(audio["path"]).stem}, input_columns="audio")
     if split is not None:
