@@ -2,6 +2,7 @@
 
 from .features import (
     fft_frequencies,
+    mel_frequencies,
     spectral_bandwidth,
     spectral_centroid,
     spectral_entropy,

@@ -1,0 +1,70 @@
+"""Configuration of the Jam Assistant's mel-continuation LSTM."""
+
+from typing import Optional
+
+from transformers import PretrainedConfig
+
+SPECTRAL_FEATURES = ("centroid", "bandwidth", "flatness", "entropy")
+
+
+class MelLSTMConfig(PretrainedConfig):
+    """
+    Args:
+        n_mels: mel bands per frame (the seed used 128).
+        hidden_size, num_layers, dropout: the LSTM stack; dropout also before the output projection.
+        target_log: frames are normalised log-mels, ``(dB - db_range[0]) / (db_range[1] - db_range[0])`` (a
+            ``SpectrogramConverter`` with ``scale="db"``, ``normalization="fixed"``, ``norm_range=db_range``);
+            ``False``: frames are linear mel power.
+        db_range: the dB range mapped to [0, 1] when ``target_log``.
+        sample_rate, f_min, f_max: the mel scale, to place each band in Hz for the spectral losses.
+        spectral_loss_weights: weight of each of ``centroid``, ``bandwidth``, ``flatness``, ``entropy`` differences
+            (computed on linear-scale mels and back-propagated; the seed's ``--spectral_backward``). Centroid and
+            bandwidth are measured in units of the Nyquist frequency.
+        initializer_range: std of the output projection's initial weights.
+    """
+
+    model_type = "mel_lstm"
+
+    def __init__(
+        self,
+        n_mels: int = 128,
+        hidden_size: int = 512,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+        target_log: bool = True,
+        db_range: tuple = (-80.0, 40.0),
+        sample_rate: int = 22050,
+        f_min: float = 0.0,
+        f_max: Optional[float] = None,
+        spectral_loss_weights: Optional[dict] = None,
+        initializer_range: float = 0.02,
+        **kwargs,
+    ):
+        weights = dict(spectral_loss_weights or {})
+        checks = [
+            (isinstance(n_mels, int) and n_mels > 0, "n_mels", n_mels, "an integer > 0"),
+            (isinstance(hidden_size, int) and hidden_size > 0, "hidden_size", hidden_size, "an integer > 0"),
+            (isinstance(num_layers, int) and num_layers > 0, "num_layers", num_layers, "an integer > 0"),
+            (0.0 <= dropout < 1.0, "dropout", dropout, "in [0, 1)"),
+            (len(db_range) == 2 and db_range[0] < db_range[1], "db_range", db_range, "(low, high) with low < high"),
+            (sample_rate > 0, "sample_rate", sample_rate, "> 0"),
+            (0 <= f_min < (f_max or sample_rate / 2) <= sample_rate / 2, "f_min/f_max", (f_min, f_max),
+             f"0 <= f_min < f_max <= sample_rate / 2"),
+            (set(weights) <= set(SPECTRAL_FEATURES) and all(w >= 0 for w in weights.values()),
+             "spectral_loss_weights", weights, f"non-negative weights for some of {SPECTRAL_FEATURES}"),
+        ]
+        for ok, field, value, allowed in checks:
+            if not ok:
+                raise ValueError(f"MelLSTMConfig: invalid {field}={value!r}; it must be {allowed}")
+        self.n_mels = n_mels
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.target_log = target_log
+        self.db_range = list(db_range)
+        self.sample_rate = sample_rate
+        self.f_min = f_min
+        self.f_max = f_max
+        self.spectral_loss_weights = weights
+        self.initializer_range = initializer_range
+        super().__init__(**kwargs)

@@ -1,0 +1,135 @@
+"""The Jam Assistant: an LSTM that continues music by predicting the next mel frame."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from ...audio.features import mel_frequencies, spectral_features
+from .configuration_mel_lstm import MelLSTMConfig
+
+
+@dataclass
+class MelLSTMOutput(ModelOutput):
+    """
+    loss: MSE of the predicted next frames (plus the weighted spectral losses), when ``labels`` are given.
+    predictions: ``[batch, frames, n_mels]``, frame ``t`` predicts input frame ``t + 1``.
+    spectral_losses: each weighted feature's mean absolute difference (unweighted), when computed.
+    state: the LSTM ``(h, c)`` after the last frame, to continue from.
+    """
+
+    loss: Optional[torch.FloatTensor] = None
+    predictions: Optional[torch.FloatTensor] = None
+    spectral_losses: Optional[dict] = None
+    state: Optional[tuple] = None
+
+
+class MelLSTMPreTrainedModel(PreTrainedModel):
+    config_class = MelLSTMConfig
+    base_model_prefix = "mel_lstm"
+    main_input_name = "input_mels"
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.LSTM):
+            for name, param in module.named_parameters():
+                if "weight_ih" in name:
+                    init.xavier_uniform_(param)
+                elif "weight_hh" in name:
+                    init.orthogonal_(param)
+                else:
+                    init.zeros_(param)
+
+
+class MelLSTMModel(MelLSTMPreTrainedModel):
+    """``input_mels`` ``[batch, frames, n_mels]`` -> the next frame after each input frame, predicted as the current
+    frame plus a learned change."""
+
+    def __init__(self, config: MelLSTMConfig):
+        super().__init__(config)
+        self.lstm = nn.LSTM(config.n_mels, config.hidden_size, config.num_layers, batch_first=True,
+                            dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, config.n_mels)
+        self._band_frequencies = None  # Hz of each mel band, built on first use (not a weight)
+        self.post_init()
+
+    def _check(self, mels: torch.Tensor, name: str) -> None:
+        if mels.dim() != 3 or mels.shape[-1] != self.config.n_mels:
+            raise ValueError(f"{name} must be [batch, frames, n_mels={self.config.n_mels}], got {tuple(mels.shape)}")
+        if not torch.isfinite(mels).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+
+    def forward(
+        self,
+        input_mels: torch.Tensor,
+        labels: Optional[torch.Tensor] = None,
+        state: Optional[tuple] = None,
+        return_dict: Optional[bool] = None,
+    ):
+        """``labels`` ``[batch, frames, n_mels]`` are the frames that follow each input frame
+        (``input_mels = mels[:, :-1]``, ``labels = mels[:, 1:]``)."""
+        self._check(input_mels, "input_mels")
+        hidden, state = self.lstm(input_mels, state)
+        # Residual: the network predicts the change from the current frame, the strong baseline for music.
+        predictions = input_mels + self.head(self.dropout(hidden))
+        loss, spectral = None, None
+        if labels is not None:
+            self._check(labels, "labels")
+            if labels.shape != predictions.shape:
+                raise ValueError(f"labels {tuple(labels.shape)} must match the predictions {tuple(predictions.shape)}")
+            loss = F.mse_loss(predictions, labels)
+            if self.config.spectral_loss_weights:
+                spectral = self.spectral_losses(predictions, labels)
+                loss = loss + sum(self.config.spectral_loss_weights[k] * v for k, v in spectral.items())
+        output = MelLSTMOutput(loss=loss, predictions=predictions, spectral_losses=spectral, state=state)
+        return output if (return_dict if return_dict is not None else self.config.use_return_dict) else output.to_tuple()
+
+    def to_linear(self, mels: torch.Tensor) -> torch.Tensor:
+        """Model frames -> linear mel power (undoes the normalised dB scale when ``target_log``)."""
+        if not self.config.target_log:
+            return mels.clamp_min(0)
+        low, high = self.config.db_range
+        return torch.pow(10.0, (mels * (high - low) + low) / 10.0)
+
+    def spectral_losses(self, predictions: torch.Tensor, labels: torch.Tensor) -> dict:
+        """Mean absolute difference of each weighted spectral feature on linear-scale mels (differentiable)."""
+        nyquist = self.config.sample_rate / 2
+        spec_pred = self.to_linear(predictions).transpose(-1, -2)
+        spec_true = self.to_linear(labels).transpose(-1, -2)
+        if self._band_frequencies is None:
+            c = self.config
+            self._band_frequencies = mel_frequencies(c.sample_rate, c.n_mels, c.f_min, c.f_max)
+        pred = spectral_features(spec_pred, frequencies=self._band_frequencies)
+        true = spectral_features(spec_true, frequencies=self._band_frequencies)
+        scale = {"centroid": nyquist, "bandwidth": nyquist, "flatness": 1.0, "entropy": 1.0}
+        return {name: (pred[name] - true[name]).abs().mean() / scale[name] for name in self.config.spectral_loss_weights}
+
+    @torch.no_grad()
+    def generate(self, prompt_mels: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """Continue ``prompt_mels`` ``[batch, frames, n_mels]`` by ``num_frames`` frames, each predicted from the
+        previous ones; returns only the new frames ``[batch, num_frames, n_mels]``. Deterministic (eval mode)."""
+        if not isinstance(num_frames, int) or num_frames < 1:
+            raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
+        was_training = self.training
+        self.eval()
+        output = self(prompt_mels, return_dict=True)
+        frame, state, frames = self._clamp(output.predictions[:, -1:]), output.state, []
+        for _ in range(num_frames):
+            frames.append(frame)
+            output = self(frame, state=state, return_dict=True)
+            frame, state = self._clamp(output.predictions), output.state
+        self.train(was_training)
+        return torch.cat(frames, dim=1)
+
+    def _clamp(self, frames: torch.Tensor) -> torch.Tensor:
+        """Keep generated frames in the training range, so errors do not run away as they feed back."""
+        return frames.clamp(0, 1) if self.config.target_log else frames.clamp_min(0)

@@ -1,0 +1,117 @@
+import pytest
+import torch
+from safetensors.torch import load_file
+from transformers import AutoConfig, AutoModel
+
+import audiogen_hf  # noqa: F401  (registers the Auto classes)
+from audiogen_hf.audio import SpectrogramConverter
+from audiogen_hf.data import load_musdb, window_clips
+from audiogen_hf.models import MelLSTMConfig, MelLSTMModel
+
+N_MELS = 32
+
+
+def tiny_config(**kwargs) -> MelLSTMConfig:
+    return MelLSTMConfig(n_mels=N_MELS, hidden_size=48, num_layers=1, dropout=0.0, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def mel_clips(musdb_root):
+    """Normalised log-mels ``[clips, frames, n_mels]`` of 2 s mixture windows: train tracks and the test subset."""
+    converter = SpectrogramConverter(sample_rate=22050, n_fft=1024, hop_length=512, n_mels=N_MELS,
+                                     normalization="fixed", norm_range=(-80.0, 40.0))
+
+    def mels(subset):
+        clips = window_clips(load_musdb(musdb_root, subsets=subset, stems=["mixture"]), clip_seconds=2.0,
+                             sample_rate=22050, channels=1).with_format("torch")
+        return converter.audio_to_spectrogram(clips[:]["mixture"][:, 0]).spectrogram.transpose(-1, -2)
+
+    return {"train": mels("train"), "test": mels("test")}
+
+
+def test_training_lowers_held_out_loss(mel_clips):
+    torch.manual_seed(0)
+    model = MelLSTMModel(tiny_config())
+    train, test = mel_clips["train"], mel_clips["test"]
+
+    def held_out():
+        model.eval()
+        with torch.no_grad():
+            return model(test[:, :-1], labels=test[:, 1:]).loss.item()
+
+    before = held_out()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for step in range(40):
+        batch = train[(step * 8) % len(train):][:8]
+        loss = model(batch[:, :-1], labels=batch[:, 1:]).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after = held_out()
+    # measured: 0.00346 -> 0.00296 (repeating the last frame scores 0.00305)
+    assert after < 0.9 * before
+
+
+def test_save_load_auto_and_safetensors(tmp_path, mel_clips):
+    model = MelLSTMModel(tiny_config(spectral_loss_weights={"centroid": 1.0})).eval()
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    assert set(load_file(tmp_path / "model.safetensors")) == set(model.state_dict())
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    assert type(loaded) is MelLSTMModel
+    assert AutoConfig.from_pretrained(tmp_path).spectral_loss_weights == {"centroid": 1.0}
+    prompt = mel_clips["test"][:2, :20]
+    torch.testing.assert_close(loaded(prompt).predictions, model(prompt).predictions, rtol=0, atol=0)
+
+
+def test_generate_is_deterministic_and_batch_equals_single(mel_clips):
+    torch.manual_seed(0)
+    model = MelLSTMModel(tiny_config())
+    prompts = mel_clips["test"][:3, :20]
+    batch = model.generate(prompts, num_frames=15)
+    assert batch.shape == (3, 15, N_MELS) and batch.min() >= 0 and batch.max() <= 1
+    torch.testing.assert_close(model.generate(prompts, num_frames=15), batch, rtol=0, atol=0)
+    for i in range(3):
+        torch.testing.assert_close(model.generate(prompts[i : i + 1], num_frames=15)[0], batch[i], atol=1e-5, rtol=1e-5)
+    assert model.training  # generate restores the mode it found
+
+
+def test_spectral_losses_backpropagate(mel_clips):
+    torch.manual_seed(0)
+    weights = {"centroid": 1.0, "bandwidth": 1.0, "flatness": 1.0, "entropy": 1.0}
+    model = MelLSTMModel(tiny_config(spectral_loss_weights=weights))
+    clips = mel_clips["train"][:4]
+    out = model(clips[:, :-1], labels=clips[:, 1:])
+    assert set(out.spectral_losses) == set(weights)
+    mse = torch.nn.functional.mse_loss(out.predictions, clips[:, 1:])
+    assert out.loss > mse and all(value > 0 for value in out.spectral_losses.values())
+    model.zero_grad()
+    sum(out.spectral_losses.values()).backward()
+    grad = model.head.weight.grad
+    assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
+    # identical prediction and target: every spectral difference vanishes
+    same = model.spectral_losses(clips, clips)
+    assert all(value.item() == 0 for value in same.values())
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({"n_mels": 0}, "n_mels"), ({"dropout": 1.5}, "dropout"), ({"db_range": (0, -80)}, "db_range"),
+     ({"spectral_loss_weights": {"loudness": 1.0}}, "spectral_loss_weights"), ({"f_max": 30000}, "f_min/f_max")],
+)
+def test_bad_config_names_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=f"invalid {field}"):
+        MelLSTMConfig(**kwargs)
+
+
+def test_bad_inputs_are_rejected():
+    model = MelLSTMModel(tiny_config())
+    with pytest.raises(ValueError, match="n_mels=32"):
+        model(torch.rand(2, 10, 16))
+    with pytest.raises(ValueError, match="NaN"):
+        model(torch.full((1, 4, N_MELS), float("nan")))
+    with pytest.raises(ValueError, match="must match"):
+        model(torch.rand(2, 10, N_MELS), labels=torch.rand(2, 9, N_MELS))
+    with pytest.raises(ValueError, match="num_frames"):
+        model.generate(torch.rand(1, 4, N_MELS), num_frames=0)
