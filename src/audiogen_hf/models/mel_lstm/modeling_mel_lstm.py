@@ -114,19 +114,39 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         return {name: (pred[name] - true[name]).abs().mean() / scale[name] for name in self.config.spectral_loss_weights}
 
     @torch.no_grad()
-    def generate(self, prompt_mels: torch.Tensor, num_frames: int) -> torch.Tensor:
+    def generate(
+        self,
+        prompt_mels: torch.Tensor,
+        num_frames: int,
+        noise_scale: float = 0.0,
+        generator: Optional[torch.Generator] = None,
+    ) -> torch.Tensor:
         """Continue ``prompt_mels`` ``[batch, frames, n_mels]`` by ``num_frames`` frames, each predicted from the
-        previous ones; returns only the new frames ``[batch, num_frames, n_mels]``. Deterministic (eval mode)."""
+        previous ones; returns only the new frames ``[batch, num_frames, n_mels]``.
+
+        ``noise_scale`` > 0 adds Gaussian noise of that std (drawn from ``generator``) to each predicted frame before
+        it is fed back, for varied continuations; at 0 generation is deterministic.
+        """
         if not isinstance(num_frames, int) or num_frames < 1:
             raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
+        if noise_scale < 0:
+            raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
         was_training = self.training
         self.eval()
+
+        def next_frame(predictions: torch.Tensor) -> torch.Tensor:
+            if noise_scale > 0:
+                noise = torch.randn(predictions.shape, generator=generator, device=predictions.device,
+                                    dtype=predictions.dtype)
+                predictions = predictions + noise_scale * noise
+            return self._clamp(predictions)
+
         output = self(prompt_mels, return_dict=True)
-        frame, state, frames = self._clamp(output.predictions[:, -1:]), output.state, []
+        frame, state, frames = next_frame(output.predictions[:, -1:]), output.state, []
         for _ in range(num_frames):
             frames.append(frame)
             output = self(frame, state=state, return_dict=True)
-            frame, state = self._clamp(output.predictions), output.state
+            frame, state = next_frame(output.predictions), output.state
         self.train(was_training)
         return torch.cat(frames, dim=1)
 

@@ -1,0 +1,3 @@
+"""Audio pipelines in diffusers style, one folder each."""
+
+from .mel_continuation import MelContinuationPipeline, MelContinuationPipelineOutput

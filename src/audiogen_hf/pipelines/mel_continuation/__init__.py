@@ -1,0 +1,1 @@
+from .pipeline_mel_continuation import MelContinuationPipeline, MelContinuationPipelineOutput

@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from audiogen_hf.audio import SpectrogramConverter, load_audio, resample
+from audiogen_hf.models import MelLSTMConfig, MelLSTMModel
+from audiogen_hf.pipelines import MelContinuationPipeline
+
+SR, HOP = 22050, 256
+
+
+def tiny_pipeline() -> MelContinuationPipeline:
+    torch.manual_seed(0)
+    model = MelLSTMModel(MelLSTMConfig(n_mels=32, hidden_size=32, num_layers=1, dropout=0.0, sample_rate=SR))
+    converter = SpectrogramConverter(sample_rate=SR, n_fft=1024, hop_length=HOP, n_mels=32,
+                                     normalization="fixed", norm_range=(-80.0, 40.0), griffin_lim_iters=16)
+    return MelContinuationPipeline(model=model, converter=converter)
+
+
+@pytest.fixture(scope="module")
+def prompts(real_track):
+    """Two mono 2 s prompts of real music at 44.1 kHz (the pipeline resamples)."""
+    audio, _ = load_audio(real_track / "mixture.wav", channels=1, offset=3.0, duration=4.0)
+    return torch.stack([audio[0, :88200], audio[0, 88200:]])
+
+
+def test_continues_real_music_and_keeps_the_prompt(prompts):
+    pipe = tiny_pipeline()
+    out = pipe(prompts[0].numpy(), sampling_rate=44100, duration_s=1.0)
+    frames = int(np.ceil(SR / HOP))
+    assert out.sampling_rate == SR
+    assert out.audios.shape == (1, 2 * SR + frames * HOP)
+    assert out.mels.shape == (1, 32, pipe.converter.num_frames(2 * SR) + frames)
+    resampled = resample(prompts[0], 44100, SR).numpy()
+    np.testing.assert_array_equal(out.audios[0, : 2 * SR], resampled)
+    tail = out.audios[0, 2 * SR :]
+    assert np.isfinite(tail).all() and np.sqrt(np.mean(tail**2)) > 1e-3
+
+
+def test_deterministic_seeded_and_batched(prompts):
+    pipe = tiny_pipeline()
+    batch = pipe(prompts, sampling_rate=44100, num_frames=20, output_type="pt")
+    again = pipe(prompts, sampling_rate=44100, num_frames=20, output_type="pt")
+    torch.testing.assert_close(batch.audios, again.audios, rtol=0, atol=0)
+    single = pipe(prompts[1], sampling_rate=44100, num_frames=20, output_type="pt")
+    torch.testing.assert_close(single.mels[0], batch.mels[1], atol=1e-5, rtol=1e-5)
+    noisy = lambda seed: pipe(prompts[0], sampling_rate=44100, num_frames=20, noise_scale=0.05,  # noqa: E731
+                              generator=torch.Generator().manual_seed(seed), output_type="mel").mels
+    torch.testing.assert_close(noisy(1), noisy(1), rtol=0, atol=0)
+    assert not torch.equal(noisy(1), noisy(2))
+
+
+def test_save_and_load_round_trip(tmp_path, prompts):
+    pipe = tiny_pipeline()
+    pipe.save_pretrained(tmp_path)
+    index = json.loads((tmp_path / "model_index.json").read_text())
+    assert index["model"] == ["audiogen_hf.models.mel_lstm.modeling_mel_lstm", "MelLSTMModel"]
+    assert index["converter"] == ["audiogen_hf.audio.spectrogram", "SpectrogramConverter"]
+    assert (tmp_path / "model" / "model.safetensors").is_file()
+    assert (tmp_path / "converter" / "spectrogram_config.json").is_file()
+    loaded = MelContinuationPipeline.from_pretrained(tmp_path)
+    a = pipe(prompts[0], sampling_rate=44100, num_frames=10, output_type="pt").audios
+    b = loaded(prompts[0], sampling_rate=44100, num_frames=10, output_type="pt").audios
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_bad_components_and_arguments(prompts):
+    model = MelLSTMModel(MelLSTMConfig(n_mels=32, hidden_size=16, num_layers=1))
+    with pytest.raises(ValueError, match="n_mels=32"):
+        MelContinuationPipeline(model=model, converter=SpectrogramConverter(n_mels=64))
+    with pytest.raises(ValueError, match="norm_range"):
+        MelContinuationPipeline(model=model, converter=SpectrogramConverter(n_mels=32))
+    pipe = tiny_pipeline()
+    with pytest.raises(ValueError, match="exactly one"):
+        pipe(prompts[0])
+    with pytest.raises(ValueError, match="mono"):
+        pipe(torch.zeros(1, 2, SR), num_frames=4)
+    with pytest.raises(ValueError, match="output_type"):
+        pipe(prompts[0], num_frames=4, output_type="wav")
