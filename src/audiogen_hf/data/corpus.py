@@ -208,13 +208,17 @@ def fetch_package(name: str, cache_dir: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     if not list(cache_dir.glob(f"{name}_*.deb")):
         logger.info("Downloading Debian package %s into %s", name, cache_dir)
-        _run(
-            ["apt-get", "download", name],
-            f"Could not download Debian package {name!r}. Building the corpus needs the Debian package "
-            f"registry: run `apt-get update` and retry, or fetch it by hand with "
-            f"`cd {cache_dir} && apt-get download {name}`.",
-            cwd=cache_dir,
-        )
+        error = (f"Could not download Debian package {name!r}. Building the corpus needs the Debian package "
+                 f"registry: run `apt-get update` and retry, or fetch it by hand with "
+                 f"`cd {cache_dir} && apt-get download {name}`.")
+        try:
+            _run(["apt-get", "download", name], error, cwd=cache_dir)
+        except RuntimeError:
+            if os.geteuid() != 0:
+                raise
+            logger.info("apt-get download failed; refreshing the package lists (apt-get update) and retrying")
+            _run(["apt-get", "update", "-qq"], error)
+            _run(["apt-get", "download", name], error, cwd=cache_dir)
     deb = sorted(cache_dir.glob(f"{name}_*.deb"))[-1]
     partial_root = cache_dir / f"{name}.partial"
     shutil.rmtree(partial_root, ignore_errors=True)
