@@ -11,7 +11,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from ...audio.features import mel_frequencies, spectral_features
-from .configuration_mel_lstm import MelLSTMConfig
+from .configuration_mel_lstm import SPECTRAL_FEATURES, MelLSTMConfig
 
 
 @dataclass
@@ -100,18 +100,24 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         low, high = self.config.db_range
         return torch.pow(10.0, (mels * (high - low) + low) / 10.0)
 
-    def spectral_losses(self, predictions: torch.Tensor, labels: torch.Tensor) -> dict:
-        """Mean absolute difference of each weighted spectral feature on linear-scale mels (differentiable)."""
-        nyquist = self.config.sample_rate / 2
-        spec_pred = self.to_linear(predictions).transpose(-1, -2)
-        spec_true = self.to_linear(labels).transpose(-1, -2)
+    def spectral_errors(self, predictions: torch.Tensor, labels: torch.Tensor,
+                        names: tuple = SPECTRAL_FEATURES) -> dict:
+        """Per example ``[batch]``: mean absolute difference of each spectral feature on linear-scale mels
+        (centroid and bandwidth in units of the Nyquist frequency); differentiable."""
         if self._band_frequencies is None:
             c = self.config
             self._band_frequencies = mel_frequencies(c.sample_rate, c.n_mels, c.f_min, c.f_max)
-        pred = spectral_features(spec_pred, frequencies=self._band_frequencies)
-        true = spectral_features(spec_true, frequencies=self._band_frequencies)
+        bands = self._band_frequencies.to(predictions.device)
+        pred = spectral_features(self.to_linear(predictions).transpose(-1, -2), frequencies=bands)
+        true = spectral_features(self.to_linear(labels).transpose(-1, -2), frequencies=bands)
+        nyquist = self.config.sample_rate / 2
         scale = {"centroid": nyquist, "bandwidth": nyquist, "flatness": 1.0, "entropy": 1.0}
-        return {name: (pred[name] - true[name]).abs().mean() / scale[name] for name in self.config.spectral_loss_weights}
+        return {name: (pred[name] - true[name]).abs().mean(dim=-1) / scale[name] for name in names}
+
+    def spectral_losses(self, predictions: torch.Tensor, labels: torch.Tensor) -> dict:
+        """Batch means of ``spectral_errors`` for the weighted features (the seed's ``--spectral_backward``)."""
+        errors = self.spectral_errors(predictions, labels, tuple(self.config.spectral_loss_weights))
+        return {name: value.mean() for name, value in errors.items()}
 
     @torch.no_grad()
     def generate(

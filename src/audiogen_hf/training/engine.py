@@ -1,0 +1,148 @@
+"""One Accelerate training engine for every model; each model brings a small ``Objective``.
+
+The loop follows the diffusers/accelerate examples: ``Accelerator(mixed_precision, gradient_accumulation_steps,
+log_with, project_config)``, ``prepare``, ``accumulate``, clipping, ``get_scheduler``, ``save_state`` every N steps
+(written to a temporary folder and renamed, so a kill during a save never leaves a half-written checkpoint), and
+``resume_from_checkpoint="latest"`` that skips the batches already seen in the interrupted epoch.
+"""
+
+import logging
+import math
+import re
+import shutil
+from pathlib import Path
+from typing import Optional, Protocol
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from torch.utils.data import DataLoader, Dataset
+from transformers import get_scheduler
+
+from .arguments import TrainingArguments
+
+logger = logging.getLogger(__name__)
+CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+
+
+class Objective(Protocol):
+    """What a model brings to the engine."""
+
+    def build_model(self) -> torch.nn.Module: ...
+
+    def datasets(self) -> tuple[Dataset, Optional[Dataset]]:
+        """(train, validation or None), items collated by the default collate function."""
+
+    def compute_loss(self, model: torch.nn.Module, batch: dict) -> torch.Tensor: ...
+
+    def evaluate(self, model: torch.nn.Module, dataloader: DataLoader, accelerator: Accelerator) -> dict: ...
+
+    def save(self, model: torch.nn.Module, output_dir: Path) -> None: ...
+
+
+def checkpoints(output_dir: Path) -> list[Path]:
+    """Complete checkpoints in ``output_dir``, oldest first."""
+    found = [p for p in Path(output_dir).glob("checkpoint-*") if CHECKPOINT.fullmatch(p.name) and p.is_dir()]
+    return sorted(found, key=lambda p: int(CHECKPOINT.fullmatch(p.name).group(1)))
+
+
+def train(objective: Objective, args: TrainingArguments) -> dict:
+    """Train, checkpoint, validate and save; returns the last validation metrics (and ``step``)."""
+    output_dir = Path(args.output_dir)
+    accelerator = Accelerator(
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        log_with=args.report_to,
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+    )
+    set_seed(args.seed)
+    with accelerator.main_process_first():
+        train_set, valid_set = objective.datasets()
+    model = objective.build_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    generator = torch.Generator().manual_seed(args.seed)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=generator)
+    valid_loader = DataLoader(valid_set, batch_size=args.batch_size) if valid_set is not None else None
+    steps_per_epoch = math.ceil(len(train_loader) / args.gradient_accumulation_steps)
+    max_steps = args.max_steps or args.num_epochs * steps_per_epoch
+    scheduler = get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=args.warmup_steps,
+                              num_training_steps=max_steps)
+    model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
+    if valid_loader is not None:
+        valid_loader = accelerator.prepare(valid_loader)
+    if args.report_to:
+        accelerator.init_trackers("audiogen_hf", config={k: v for k, v in vars(args).items() if v is not None})
+
+    step = 0
+    if args.resume_from_checkpoint:
+        path = _resolve_checkpoint(output_dir, args.resume_from_checkpoint)
+        if path is not None:
+            accelerator.load_state(str(path))
+            step = int(CHECKPOINT.fullmatch(path.name).group(1))
+            logger.info("resumed from %s at step %d", path, step)
+    metrics = {}
+    # Accelerate syncs gradients at the end of every epoch, so an epoch is exactly steps_per_epoch steps.
+    epoch, steps_into_epoch = divmod(step, steps_per_epoch)
+    skip = steps_into_epoch * args.gradient_accumulation_steps
+    while step < max_steps:
+        train_loader.set_epoch(epoch)
+        loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+        skip = 0
+        model.train()
+        for batch in loader:
+            with accelerator.accumulate(model):
+                loss = objective.compute_loss(model, batch)
+                accelerator.backward(loss)
+                if accelerator.sync_gradients and args.max_grad_norm is not None:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            if not accelerator.sync_gradients:
+                continue
+            step += 1
+            accelerator.log({"train/loss": loss.detach().item(), "train/lr": scheduler.get_last_lr()[0]}, step=step)
+            if args.checkpointing_steps and step % args.checkpointing_steps == 0:
+                _save_checkpoint(accelerator, output_dir, step, args.checkpoints_total_limit)
+            if step >= max_steps:
+                break
+        epoch += 1
+
+    accelerator.wait_for_everyone()
+    unwrapped = accelerator.unwrap_model(model)
+    if valid_loader is not None:
+        unwrapped.eval()
+        metrics = objective.evaluate(unwrapped, valid_loader, accelerator)
+        accelerator.log({f"valid/{k}": v for k, v in metrics.items()}, step=step)
+    if accelerator.is_main_process:
+        objective.save(unwrapped, output_dir)
+    accelerator.end_training()
+    return {**metrics, "step": step}
+
+
+def _resolve_checkpoint(output_dir: Path, which: str) -> Optional[Path]:
+    if which != "latest":
+        path = Path(which)
+        if not (path.is_dir() and CHECKPOINT.fullmatch(path.name)):
+            raise FileNotFoundError(f"resume_from_checkpoint={which!r} is not a checkpoint-<step> folder")
+        return path
+    found = checkpoints(output_dir)
+    if not found:
+        logger.info("no checkpoint in %s: starting from scratch", output_dir)
+    return found[-1] if found else None
+
+
+def _save_checkpoint(accelerator: Accelerator, output_dir: Path, step: int, limit: Optional[int]) -> None:
+    """``save_state`` into a temporary folder renamed into place (atomic), then prune old checkpoints."""
+    accelerator.wait_for_everyone()
+    final, partial = output_dir / f"checkpoint-{step}", output_dir / f".checkpoint-{step}.partial"
+    accelerator.save_state(str(partial))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        if final.exists():  # a re-run over an old checkpoint of the same step
+            shutil.rmtree(final)
+        partial.rename(final)
+        for old in checkpoints(output_dir)[: -limit] if limit else []:
+            shutil.rmtree(old)
+    accelerator.wait_for_everyone()

@@ -1,0 +1,88 @@
+"""The Jam Assistant objective: next-mel-frame LSTM on MUSDB mixtures (22.05 kHz, 7 s windows, as the seed)."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch.utils.data import DataLoader
+
+from ..audio.spectrogram import SpectrogramConverter
+from ..data.clips import cache_spectrograms, window_clips
+from ..data.musdb import load_musdb
+from ..models.mel_lstm import MelLSTMConfig, MelLSTMModel
+from ..models.mel_lstm.configuration_mel_lstm import SPECTRAL_FEATURES
+from ..pipelines.mel_continuation import MelContinuationPipeline
+
+
+@dataclass
+class MelLSTMArguments:
+    """Data and model knobs of the seed (``mel_bins``, ``target_log``, ``spectral_backward``)."""
+
+    musdb_root: str = field(default="data/corpus/musdb", metadata={"help": "MUSDB18(-HQ) folder or the corpus."})
+    sample_rate: int = 22050
+    clip_seconds: float = 7.0
+    n_fft: int = 2048
+    hop_length: int = 512
+    mel_bins: int = 128
+    hidden_size: int = 512
+    num_layers: int = 2
+    dropout: float = 0.1
+    target_log: bool = True
+    spectral_backward: bool = field(default=False, metadata={"help": "Back-propagate the spectral losses."})
+    spectral_weight: float = 0.1
+    num_proc: Optional[int] = None
+
+
+class MelLSTMObjective:
+    def __init__(self, args: MelLSTMArguments):
+        self.args = args
+        log = args.target_log
+        self.converter = SpectrogramConverter(
+            sample_rate=args.sample_rate, n_fft=args.n_fft, hop_length=args.hop_length, mode="mel",
+            n_mels=args.mel_bins, scale="db" if log else "none", normalization="fixed" if log else "none",
+            norm_range=(-80.0, 40.0),
+        )
+
+    def build_model(self) -> MelLSTMModel:
+        a = self.args
+        weights = {name: a.spectral_weight for name in SPECTRAL_FEATURES}
+        return MelLSTMModel(MelLSTMConfig(
+            n_mels=a.mel_bins, hidden_size=a.hidden_size, num_layers=a.num_layers, dropout=a.dropout,
+            target_log=a.target_log, db_range=(-80.0, 40.0), sample_rate=a.sample_rate,
+            spectral_loss_weights=weights if a.spectral_backward else None,
+        ))
+
+    def _mels(self, split: str):
+        tracks = load_musdb(self.args.musdb_root, subsets="train", split=split, stems=["mixture"])
+        clips = window_clips(tracks, self.args.clip_seconds, self.args.sample_rate, channels=1,
+                             num_proc=self.args.num_proc)
+        cached = cache_spectrograms(clips, self.converter, audio_column="mixture", num_proc=self.args.num_proc)
+        return cached.select_columns(["spectrogram"]).with_format("torch")
+
+    def datasets(self):
+        return self._mels("train"), self._mels("valid")
+
+    @staticmethod
+    def _frames(batch: dict) -> torch.Tensor:
+        return batch["spectrogram"][:, 0].transpose(-1, -2)  # [batch, frames, n_mels]
+
+    def compute_loss(self, model, batch) -> torch.Tensor:
+        mels = self._frames(batch)
+        return model(mels[:, :-1], labels=mels[:, 1:]).loss
+
+    @torch.no_grad()
+    def evaluate(self, model, dataloader: DataLoader, accelerator) -> dict:
+        """Next-frame MSE and spectral-feature errors, averaged over the validation clips (all processes)."""
+        rows = []
+        for batch in dataloader:
+            mels = self._frames(batch)
+            predictions, labels = model(mels[:, :-1]).predictions, mels[:, 1:]
+            errors = model.spectral_errors(predictions, labels)
+            mse = ((predictions - labels) ** 2).mean(dim=(1, 2))
+            rows.append(accelerator.gather_for_metrics(torch.stack([mse, *errors.values()], dim=1)))
+        return dict(zip(["mse", *SPECTRAL_FEATURES], torch.cat(rows).mean(dim=0).tolist()))
+
+    def save(self, model, output_dir: Path) -> None:
+        model.save_pretrained(output_dir / "model")
+        MelContinuationPipeline(model=model, converter=self.converter).save_pretrained(output_dir / "pipeline")
