@@ -74,3 +74,27 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     objective, args = tiny(tmp_path / "no-musdb", tmp_path / "out", max_steps=1)
     with pytest.raises(FileNotFoundError, match="build_corpus"):
         train(objective, args)
+
+
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path, musdb_root):
+    """accelerate launch with 2 CPU processes (gloo) x batch 4 == 1 process x batch 8."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text("\n".join(f"{k}: {v}" for k, v in {**TINY, "musdb_root": str(musdb_root), "max_steps": 5,
+                                                         "learning_rate": 0.01}.items()))
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+    accelerate = Path(sys.executable).with_name("accelerate")
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1"}  # without it Accelerate sees one process per rank on CPU
+    subprocess.run([str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--mixed_precision", "no",
+                    "--dynamo_backend", "no", str(script), "--config", str(config), "--batch_size", "4",
+                    "--output_dir", str(tmp_path / "two")], check=True, env=env, capture_output=True)
+    objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), **TINY))
+    train(objective, TrainingArguments(output_dir=str(tmp_path / "one"), batch_size=8, learning_rate=0.01, max_steps=5))
+    one = load_file(tmp_path / "one" / "model" / "model.safetensors")
+    two = load_file(tmp_path / "two" / "model" / "model.safetensors")
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], atol=1e-4, rtol=1e-4)
