@@ -98,3 +98,22 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, musdb_root
     two = load_file(tmp_path / "two" / "model" / "model.safetensors")
     for key in one:
         torch.testing.assert_close(two[key], one[key], atol=1e-4, rtol=1e-4)
+
+
+def test_ema_is_checkpointed_and_the_model_card_is_written(tmp_path, musdb_root):
+    common = dict(use_ema=True, ema_decay=0.9, checkpointing_steps=3)
+    objective, full = tiny(musdb_root, tmp_path / "full", max_steps=6, **common)
+    metrics = train(objective, full)
+    _, first = tiny(musdb_root, tmp_path / "resumed", max_steps=3, **common)
+    train(objective, first)
+    _, second = tiny(musdb_root, tmp_path / "resumed", max_steps=6, resume_from_checkpoint="latest", **common)
+    train(objective, second)
+    a = load_file(tmp_path / "full" / "model" / "model.safetensors")
+    b = load_file(tmp_path / "resumed" / "model" / "model.safetensors")
+    for key in a:  # the saved weights are the EMA, restored exactly on resume
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    live = load_file(tmp_path / "full" / "checkpoint-6" / "model.safetensors")  # the raw weights at the end
+    assert any(not torch.equal(a[key], live[key]) for key in a)
+    card = (tmp_path / "full" / "model" / "README.md").read_text()
+    assert "library_name: audiogen_hf" in card and "musdb18" in card
+    assert f"| mse | {metrics['mse']:.6g} |" in card and "use_ema: True" in card

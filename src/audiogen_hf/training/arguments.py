@@ -29,6 +29,9 @@ class TrainingArguments:
     checkpoints_total_limit: Optional[int] = field(default=None, metadata={"help": "Keep at most N checkpoints."})
     resume_from_checkpoint: Optional[str] = field(default=None, metadata={"help": "'latest' or a checkpoint path."})
     report_to: Optional[str] = field(default=None, metadata={"help": "tensorboard, wandb, all, or None."})
+    use_ema: bool = field(default=False, metadata={"help": "Keep an EMA of the weights (diffusers EMAModel); "
+                                                           "validation and the saved model use it."})
+    ema_decay: float = 0.999
 
     def __post_init__(self):
         positive = ("batch_size", "num_epochs", "gradient_accumulation_steps")
@@ -38,6 +41,8 @@ class TrainingArguments:
         for name in ("max_steps", "checkpointing_steps", "checkpoints_total_limit"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}")
+        if not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):

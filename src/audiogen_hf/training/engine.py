@@ -16,6 +16,8 @@ from typing import Optional, Protocol
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from diffusers.training_utils import EMAModel
+from huggingface_hub import ModelCard, ModelCardData
 from torch.utils.data import DataLoader, Dataset
 from transformers import get_scheduler
 
@@ -69,6 +71,10 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     scheduler = get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=args.warmup_steps,
                               num_training_steps=max_steps)
     model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
+    ema = None
+    if args.use_ema:
+        ema = EMAModel(accelerator.unwrap_model(model).parameters(), decay=args.ema_decay)
+        accelerator.register_for_checkpointing(ema)  # saved and restored with the rest of the state
     if valid_loader is not None:
         valid_loader = accelerator.prepare(valid_loader)
     if args.report_to:
@@ -101,6 +107,8 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
                 optimizer.zero_grad()
             if not accelerator.sync_gradients:
                 continue
+            if ema is not None:
+                ema.step(accelerator.unwrap_model(model).parameters())
             step += 1
             accelerator.log({"train/loss": loss.detach().item(), "train/lr": scheduler.get_last_lr()[0]}, step=step)
             if args.checkpointing_steps and step % args.checkpointing_steps == 0:
@@ -111,14 +119,35 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
 
     accelerator.wait_for_everyone()
     unwrapped = accelerator.unwrap_model(model)
+    if ema is not None:
+        ema.copy_to(unwrapped.parameters())  # the averaged weights are the result
     if valid_loader is not None:
         unwrapped.eval()
         metrics = objective.evaluate(unwrapped, valid_loader, accelerator)
         accelerator.log({f"valid/{k}": v for k, v in metrics.items()}, step=step)
     if accelerator.is_main_process:
         objective.save(unwrapped, output_dir)
+        _write_model_card(output_dir, args, metrics, step, objective)
     accelerator.end_training()
     return {**metrics, "step": step}
+
+
+def _write_model_card(output_dir: Path, args: TrainingArguments, metrics: dict, step: int, objective) -> None:
+    """A huggingface_hub ModelCard in ``output_dir/model``: data, training configuration and validation metrics."""
+    data = getattr(objective, "card_data", lambda: {})()
+    card_data = ModelCardData(library_name="audiogen_hf", tags=["audio", "music", "audiogen_hf"],
+                              datasets=data.get("datasets"), metrics=sorted(metrics) or None)
+    config = "\n".join(f"- {k}: {v}" for k, v in sorted(vars(args).items()) if v is not None)
+    results = "\n".join(f"| {k} | {v:.6g} |" for k, v in metrics.items()) or "| (no validation set) | |"
+    card = ModelCard.from_template(
+        card_data,
+        template_str="---\n{{ card_data }}\n---\n\n# {{ title }}\n\n{{ description }}\n\n## Training data\n\n"
+                     "{{ data }}\n\n## Training configuration ({{ steps }} optimizer steps)\n\n{{ config }}\n\n"
+                     "## Validation\n\n| metric | value |\n|---|---|\n{{ results }}\n",
+        title=data.get("title", "audiogen_hf model"), description=data.get("description", ""),
+        data=data.get("data", "unspecified"), steps=step, config=config, results=results,
+    )
+    card.save(output_dir / "model" / "README.md")
 
 
 def _resolve_checkpoint(output_dir: Path, which: str) -> Optional[Path]:

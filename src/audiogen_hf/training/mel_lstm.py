@@ -83,6 +83,17 @@ class MelLSTMObjective:
             rows.append(accelerator.gather_for_metrics(torch.stack([mse, *errors.values()], dim=1)))
         return dict(zip(["mse", *SPECTRAL_FEATURES], torch.cat(rows).mean(dim=0).tolist()))
 
+    def card_data(self) -> dict:
+        a = self.args
+        return {
+            "title": "Jam Assistant: mel-continuation LSTM",
+            "description": (f"Predicts the next {a.mel_bins}-band mel frame of music at {a.sample_rate} Hz "
+                            f"(n_fft {a.n_fft}, hop {a.hop_length}); load with `AutoModel.from_pretrained` after "
+                            "`import audiogen_hf`, or the whole `MelContinuationPipeline` from `../pipeline`."),
+            "data": f"MUSDB mixtures from `{a.musdb_root}` (train split), {a.clip_seconds} s windows.",
+            "datasets": ["musdb18"],
+        }
+
     def save(self, model, output_dir: Path) -> None:
         model.save_pretrained(output_dir / "model")
         MelContinuationPipeline(model=model, converter=self.converter).save_pretrained(output_dir / "pipeline")
