@@ -117,3 +117,35 @@ def test_ema_is_checkpointed_and_the_model_card_is_written(tmp_path, musdb_root)
     card = (tmp_path / "full" / "model" / "README.md").read_text()
     assert "library_name: audiogen_hf" in card and "musdb18" in card
     assert f"| mse | {metrics['mse']:.6g} |" in card and "use_ema: True" in card
+
+
+def test_sigkill_after_a_checkpoint_then_resume_equals_uninterrupted(tmp_path, musdb_root):
+    """A real kill -9 of `scripts/train.py` once a checkpoint exists; `--resume_from_checkpoint latest` finishes it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    config = tmp_path / "tiny.yaml"
+    values = {**TINY, "musdb_root": str(musdb_root), "max_steps": 150, "checkpointing_steps": 25,
+              "learning_rate": 0.003, "batch_size": 4}
+    config.write_text("\n".join(f"{k}: {v}" for k, v in values.items()))
+    script = str(Path(__file__).resolve().parents[1] / "scripts" / "train.py")
+    run = lambda out, *extra: [sys.executable, script, "--config", str(config), "--output_dir", str(out), *extra]  # noqa: E731
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(run(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not checkpoints(killed) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert checkpoints(killed), "the run should have written a checkpoint before it was killed"
+    assert not (killed / "model").exists(), "the run was killed before it finished"
+    subprocess.run(run(killed, "--resume_from_checkpoint", "latest"), check=True, capture_output=True)
+    subprocess.run(run(tmp_path / "straight"), check=True, capture_output=True)
+    a = load_file(killed / "model" / "model.safetensors")
+    b = load_file(tmp_path / "straight" / "model" / "model.safetensors")
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
