@@ -91,7 +91,7 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, musdb_root
     env = {**os.environ, "ACCELERATE_USE_CPU": "1"}  # without it Accelerate sees one process per rank on CPU
     subprocess.run([str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--mixed_precision", "no",
                     "--dynamo_backend", "no", str(script), "--config", str(config), "--batch_size", "4",
-                    "--output_dir", str(tmp_path / "two")], check=True, env=env, capture_output=True)
+                    "--output_dir", str(tmp_path / "two")], check=True, env=env, capture_output=True, timeout=300)
     objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), **TINY))
     train(objective, TrainingArguments(output_dir=str(tmp_path / "one"), batch_size=8, learning_rate=0.01, max_steps=5))
     one = load_file(tmp_path / "one" / "model" / "model.safetensors")
@@ -143,9 +143,43 @@ def test_sigkill_after_a_checkpoint_then_resume_equals_uninterrupted(tmp_path, m
     process.wait()
     assert checkpoints(killed), "the run should have written a checkpoint before it was killed"
     assert not (killed / "model").exists(), "the run was killed before it finished"
-    subprocess.run(run(killed, "--resume_from_checkpoint", "latest"), check=True, capture_output=True)
-    subprocess.run(run(tmp_path / "straight"), check=True, capture_output=True)
+    subprocess.run(run(killed, "--resume_from_checkpoint", "latest"), check=True, capture_output=True, timeout=300)
+    subprocess.run(run(tmp_path / "straight"), check=True, capture_output=True, timeout=300)
     a = load_file(killed / "model" / "model.safetensors")
     b = load_file(tmp_path / "straight" / "model" / "model.safetensors")
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_evaluate_script_writes_metrics_and_audio_pairs(tmp_path, musdb_root):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import soundfile as sf
+
+    objective, args = tiny(musdb_root, tmp_path / "run", max_steps=2)
+    train(objective, args)
+    path = Path(__file__).resolve().parents[1] / "scripts" / "evaluate.py"
+    spec = importlib.util.spec_from_file_location("evaluate_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "eval"
+    metrics = script.main(["--model", str(tmp_path / "run" / "pipeline"), "--musdb_root", str(musdb_root),
+                           "--clip_seconds", "2.0", "--save_audio", "--audio_samples", "1", "--output_dir", str(out)])
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert metrics["clips"] >= 2 and 0 < metrics["mse"] < 0.05
+    target, rate = sf.read(out / "sample_0_target.wav")
+    prediction, _ = sf.read(out / "sample_0_prediction.wav")
+    assert rate == 22050 and len(target) == len(prediction) > 22050
+    assert (out / "sample_0.png").is_file()
+
+
+def test_push_to_hub_uses_the_pipeline_push_method(tmp_path, musdb_root, monkeypatch):
+    with pytest.raises(ValueError, match="hub_model_id"):
+        TrainingArguments(push_to_hub=True)
+    pushed = []
+    monkeypatch.setattr(MelContinuationPipeline, "push_to_hub", lambda self, repo_id, **kw: pushed.append(repo_id))
+    objective, args = tiny(musdb_root, tmp_path, max_steps=1, push_to_hub=True, hub_model_id="me/jam")
+    train(objective, args)
+    assert pushed == ["me/jam"]

@@ -32,6 +32,8 @@ class TrainingArguments:
     use_ema: bool = field(default=False, metadata={"help": "Keep an EMA of the weights (diffusers EMAModel); "
                                                            "validation and the saved model use it."})
     ema_decay: float = 0.999
+    push_to_hub: bool = field(default=False, metadata={"help": "Push the final pipeline with its push_to_hub."})
+    hub_model_id: Optional[str] = field(default=None, metadata={"help": "owner/name of the Hub repository."})
 
     def __post_init__(self):
         positive = ("batch_size", "num_epochs", "gradient_accumulation_steps")
@@ -41,6 +43,8 @@ class TrainingArguments:
         for name in ("max_steps", "checkpointing_steps", "checkpoints_total_limit"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}")
+        if self.push_to_hub and not self.hub_model_id:
+            raise ValueError("push_to_hub needs hub_model_id (owner/name); the token comes from HF_TOKEN or a login")
         if not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.learning_rate <= 0:

@@ -39,7 +39,8 @@ class Objective(Protocol):
 
     def evaluate(self, model: torch.nn.Module, dataloader: DataLoader, accelerator: Accelerator) -> dict: ...
 
-    def save(self, model: torch.nn.Module, output_dir: Path) -> None: ...
+    def save(self, model: torch.nn.Module, output_dir: Path):
+        """Save the model (and its pipeline) under ``output_dir``; return what ``push_to_hub`` should push."""
 
 
 def checkpoints(output_dir: Path) -> list[Path]:
@@ -126,8 +127,12 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
         metrics = objective.evaluate(unwrapped, valid_loader, accelerator)
         accelerator.log({f"valid/{k}": v for k, v in metrics.items()}, step=step)
     if accelerator.is_main_process:
-        objective.save(unwrapped, output_dir)
+        pipeline = objective.save(unwrapped, output_dir)
         _write_model_card(output_dir, args, metrics, step, objective)
+        if args.push_to_hub:
+            pipeline.push_to_hub(args.hub_model_id)
+            logger.info("pushed %s to the Hub as %s", type(pipeline).__name__, args.hub_model_id)
+    accelerator.wait_for_everyone()  # no rank tears the process group down while the main one still saves
     accelerator.end_training()
     return {**metrics, "step": step}
 

@@ -53,15 +53,16 @@ class MelLSTMObjective:
             spectral_loss_weights=weights if a.spectral_backward else None,
         ))
 
-    def _mels(self, split: str):
-        tracks = load_musdb(self.args.musdb_root, subsets="train", split=split, stems=["mixture"])
+    def mels(self, subsets="train", split: Optional[str] = None):
+        """Cached normalised mels ``spectrogram`` ``[1, n_mels, frames]`` of MUSDB mixture windows."""
+        tracks = load_musdb(self.args.musdb_root, subsets=subsets, split=split, stems=["mixture"])
         clips = window_clips(tracks, self.args.clip_seconds, self.args.sample_rate, channels=1,
                              num_proc=self.args.num_proc)
         cached = cache_spectrograms(clips, self.converter, audio_column="mixture", num_proc=self.args.num_proc)
         return cached.select_columns(["spectrogram"]).with_format("torch")
 
     def datasets(self):
-        return self._mels("train"), self._mels("valid")
+        return self.mels(split="train"), self.mels(split="valid")
 
     @staticmethod
     def _frames(batch: dict) -> torch.Tensor:
@@ -94,6 +95,8 @@ class MelLSTMObjective:
             "datasets": ["musdb18"],
         }
 
-    def save(self, model, output_dir: Path) -> None:
+    def save(self, model, output_dir: Path) -> MelContinuationPipeline:
         model.save_pretrained(output_dir / "model")
-        MelContinuationPipeline(model=model, converter=self.converter).save_pretrained(output_dir / "pipeline")
+        pipeline = MelContinuationPipeline(model=model, converter=self.converter)
+        pipeline.save_pretrained(output_dir / "pipeline")
+        return pipeline

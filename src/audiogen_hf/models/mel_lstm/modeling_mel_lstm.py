@@ -91,7 +91,7 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
                 spectral = self.spectral_losses(predictions, labels)
                 loss = loss + sum(self.config.spectral_loss_weights[k] * v for k, v in spectral.items())
         output = MelLSTMOutput(loss=loss, predictions=predictions, spectral_losses=spectral, state=state)
-        return output if (return_dict if return_dict is not None else self.config.use_return_dict) else output.to_tuple()
+        return output if (return_dict if return_dict is not None else self.config.return_dict) else output.to_tuple()
 
     def to_linear(self, mels: torch.Tensor) -> torch.Tensor:
         """Model frames -> linear mel power (undoes the normalised dB scale when ``target_log``)."""
@@ -145,7 +145,7 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
                 noise = torch.randn(predictions.shape, generator=generator, device=predictions.device,
                                     dtype=predictions.dtype)
                 predictions = predictions + noise_scale * noise
-            return self._clamp(predictions)
+            return self.clamp_frames(predictions)
 
         output = self(prompt_mels, return_dict=True)
         frame, state, frames = next_frame(output.predictions[:, -1:]), output.state, []
@@ -156,6 +156,6 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         self.train(was_training)
         return torch.cat(frames, dim=1)
 
-    def _clamp(self, frames: torch.Tensor) -> torch.Tensor:
+    def clamp_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """Keep generated frames in the training range, so errors do not run away as they feed back."""
         return frames.clamp(0, 1) if self.config.target_log else frames.clamp_min(0)
