@@ -49,7 +49,7 @@ class MelLSTMConfig(PretrainedConfig):
             (len(db_range) == 2 and db_range[0] < db_range[1], "db_range", db_range, "(low, high) with low < high"),
             (sample_rate > 0, "sample_rate", sample_rate, "> 0"),
             (0 <= f_min < (f_max or sample_rate / 2) <= sample_rate / 2, "f_min/f_max", (f_min, f_max),
-             f"0 <= f_min < f_max <= sample_rate / 2"),
+             "0 <= f_min < f_max <= sample_rate / 2"),
             (set(weights) <= set(SPECTRAL_FEATURES) and all(w >= 0 for w in weights.values()),
              "spectral_loss_weights", weights, f"non-negative weights for some of {SPECTRAL_FEATURES}"),
         ]
