@@ -38,10 +38,8 @@ def main(argv=None) -> dict:
     pipe = MelContinuationPipeline.from_pretrained(args.model)
     model, converter = pipe.model.eval(), pipe.converter
     c = converter.config
-    objective = MelLSTMObjective(MelLSTMArguments(
-        musdb_root=args.musdb_root, sample_rate=c.sample_rate, clip_seconds=args.clip_seconds, n_fft=c.n_fft,
-        hop_length=c.hop_length, mel_bins=c.n_mels, target_log=model.config.target_log,
-    ))
+    data = MelLSTMArguments(musdb_root=args.musdb_root, sample_rate=c.sample_rate, clip_seconds=args.clip_seconds)
+    objective = MelLSTMObjective(data, converter=converter)  # the pipeline's own mel analysis
     clips = objective.mels(subsets=args.subset, split=None)
     metrics = objective.evaluate(model, DataLoader(clips, batch_size=args.batch_size), Accelerator())
     metrics["clips"] = len(clips)

@@ -106,7 +106,6 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         window = torch.hann_window(win_length)
         left = (n_fft - win_length) // 2
         self.window = F.pad(window, (left, n_fft - win_length - left))
-        self.mel_filters = None
         if mode == "mel":
             fb = torchaudio.functional.melscale_fbanks(
                 n_fft // 2 + 1, f_min, f_max, n_mels, sample_rate, norm="slaney", mel_scale="slaney"
@@ -114,7 +113,6 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
             empty = int((fb.sum(dim=0) == 0).sum())
             _check(empty == 0, "n_mels", n_mels, f"small enough that no mel filter is empty ({empty} are with "
                    f"n_fft={n_fft}); lower n_mels or raise n_fft")
-            self.mel_filters = fb  # [freqs, n_mels]
             self._mel_inverse = torch.linalg.pinv(fb.T)  # [freqs, n_mels]: least-squares inverse of the projection
             self._mel_groups = []  # (first bin, last bin + 1, filters [bins, group]) for each band of mels
             for start in range(0, n_mels, _MEL_GROUP):

@@ -42,6 +42,9 @@ class Objective(Protocol):
     def save(self, model: torch.nn.Module, output_dir: Path):
         """Save the model (and its pipeline) under ``output_dir``; return what ``push_to_hub`` should push."""
 
+    def card_data(self) -> dict:
+        """Model card text: ``title``, ``description``, ``data`` and the Hub ``datasets`` ids."""
+
 
 def checkpoints(output_dir: Path) -> list[Path]:
     """Complete checkpoints in ``output_dir``, oldest first."""
@@ -139,7 +142,7 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
 
 def _write_model_card(output_dir: Path, args: TrainingArguments, metrics: dict, step: int, objective) -> None:
     """A huggingface_hub ModelCard in ``output_dir/model``: data, training configuration and validation metrics."""
-    data = getattr(objective, "card_data", lambda: {})()
+    data = objective.card_data()
     card_data = ModelCardData(library_name="audiogen_hf", tags=["audio", "music", "audiogen_hf"],
                               datasets=data.get("datasets"), metrics=sorted(metrics) or None)
     config = "\n".join(f"- {k}: {v}" for k, v in sorted(vars(args).items()) if v is not None)

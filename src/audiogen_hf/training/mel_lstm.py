@@ -35,13 +35,15 @@ class MelLSTMArguments:
 
 
 class MelLSTMObjective:
-    def __init__(self, args: MelLSTMArguments):
+    """``converter``: the mel analysis to use (a trained pipeline's, for evaluation); by default one is built from
+    ``args``. The model's ``db_range`` is always the converter's ``norm_range``, so the two cannot disagree."""
+
+    def __init__(self, args: MelLSTMArguments, converter: Optional[SpectrogramConverter] = None):
         self.args = args
         log = args.target_log
-        self.converter = SpectrogramConverter(
+        self.converter = converter or SpectrogramConverter(
             sample_rate=args.sample_rate, n_fft=args.n_fft, hop_length=args.hop_length, mode="mel",
             n_mels=args.mel_bins, scale="db" if log else "none", normalization="fixed" if log else "none",
-            norm_range=(-80.0, 40.0),
         )
 
     def build_model(self) -> MelLSTMModel:
@@ -49,7 +51,7 @@ class MelLSTMObjective:
         weights = {name: a.spectral_weight for name in SPECTRAL_FEATURES}
         return MelLSTMModel(MelLSTMConfig(
             n_mels=a.mel_bins, hidden_size=a.hidden_size, num_layers=a.num_layers, dropout=a.dropout,
-            target_log=a.target_log, db_range=(-80.0, 40.0), sample_rate=a.sample_rate,
+            target_log=a.target_log, db_range=tuple(self.converter.config.norm_range), sample_rate=a.sample_rate,
             spectral_loss_weights=weights if a.spectral_backward else None,
         ))
 
