@@ -30,6 +30,7 @@ setup(
         "pyyaml>=6",
         "mido>=1.3",
         "matplotlib>=3.8",
+        "tensorboard>=2.15",
     ],
     extras_require={
         # librosa is the reference our spectral code is checked and benchmarked against.

@@ -10,13 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from transformers import HfArgumentParser
 
-from audiogen_hf.audio import save_audio
-from audiogen_hf.evaluation import save_spectrogram_image
 from audiogen_hf.pipelines import MelContinuationPipeline
 from audiogen_hf.training import MelLSTMArguments, MelLSTMObjective
 
@@ -52,16 +49,7 @@ def main(argv=None) -> dict:
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
 
     if args.save_audio:
-        with torch.no_grad():
-            for index in range(min(args.audio_samples, len(clips))):
-                mels = clips[index]["spectrogram"][0].T[None]  # [1, frames, n_mels]
-                predicted = model.clamp_frames(model(mels[:, :-1]).predictions)  # next-frame predictions, in range
-                pair = {"target": mels[0, 1:].T, "prediction": predicted[0].T}  # [n_mels, frames]
-                for name, mel in pair.items():
-                    audio = converter.spectrogram_to_audio(mel)
-                    save_audio(output_dir / f"sample_{index}_{name}.wav", audio.clamp(-1, 1), c.sample_rate)
-                save_spectrogram_image(output_dir / f"sample_{index}.png", list(pair.values()), c.sample_rate,
-                                       c.hop_length, titles=[f"clip {index}: {n}" for n in pair], ylabel="mel band")
+        objective.write_samples(model, clips, args.audio_samples, output_dir)
         print(f"audio samples and pictures in {output_dir}")
     return metrics
 

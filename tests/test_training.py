@@ -1,3 +1,6 @@
+import json
+import math
+
 import pytest
 import torch
 from accelerate import Accelerator
@@ -183,3 +186,33 @@ def test_push_to_hub_uses_the_pipeline_push_method(tmp_path, musdb_root, monkeyp
     objective, args = tiny(musdb_root, tmp_path, max_steps=1, push_to_hub=True, hub_model_id="me/jam")
     train(objective, args)
     assert pushed == ["me/jam"]
+
+
+def test_periodic_validation_writes_samples_pictures_curves_and_tensorboard(tmp_path, musdb_root):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    objective, args = tiny(musdb_root, tmp_path, max_steps=6, validation_steps=3, validation_samples=1)
+    train(objective, args)
+    for step in (3, 6):
+        names = sorted(p.name for p in (tmp_path / "samples" / f"step-{step}").iterdir())
+        assert names == ["sample_0.png", "sample_0_prediction.wav", "sample_0_target.wav"]
+    assert (tmp_path / "training_curves.png").stat().st_size > 10_000
+    history = [json.loads(line) for line in (tmp_path / "logs" / "history.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in history if "valid/mse" in r] == [3, 6]
+    assert [r["step"] for r in history if "train/loss" in r] == [1, 2, 3, 4, 5, 6]
+    (events,) = (tmp_path / "logs").glob("audiogen_hf/events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events), size_guidance={"audio": 0, "images": 0}).Reload()
+    tags = accumulator.Tags()
+    assert {"train/loss", "valid/mse"} <= set(tags["scalars"])
+    assert [e.step for e in accumulator.Audio("samples/sample_0_prediction")] == [3, 6]  # one tag, a step slider
+    assert "samples/sample_0_target" in tags["audio"]
+    assert {"samples/sample_0", "training_curves"} <= set(tags["images"])
+
+
+def test_bf16_mixed_precision_trains_on_cpu_and_fp16_says_it_cannot(tmp_path, musdb_root, caplog):
+    objective, args = tiny(musdb_root, tmp_path / "bf16", max_steps=4, mixed_precision="bf16", report_to=None)
+    metrics = train(objective, args)
+    assert metrics["step"] == 4 and math.isfinite(metrics["mse"])
+    _, args = tiny(musdb_root, tmp_path / "fp16", max_steps=1, mixed_precision="fp16", report_to=None)
+    train(objective, args)
+    assert "has no effect on cpu" in caplog.text

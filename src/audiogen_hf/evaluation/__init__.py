@@ -1,3 +1,3 @@
 """Metrics and reports."""
 
-from .plots import save_spectrogram_image
+from .plots import save_spectrogram_image, save_training_curves

@@ -41,3 +41,35 @@ def save_spectrogram_image(
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def save_training_curves(path: Union[str, Path], history: Sequence[dict]) -> Path:
+    """Plot every logged scalar against ``step``: one panel for ``train/*`` and one for ``valid/*`` (log y).
+
+    ``history``: records like ``{"step": 10, "train/loss": 0.3}`` or ``{"step": 50, "valid/mse": 0.1, ...}``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = {"train": {}, "valid": {}}
+    for record in history:
+        for key, value in record.items():
+            group, _, name = key.partition("/")
+            if group in panels and name != "lr" and value is not None and value > 0:
+                panels[group].setdefault(name, []).append((record["step"], value))
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4), squeeze=False)
+    for axis, (group, curves) in zip(axes[0], panels.items()):
+        for name, points in sorted(curves.items()):
+            steps, values = zip(*points)
+            axis.plot(steps, values, marker="o" if group == "valid" else None, label=name)
+        axis.set(title=group, xlabel="step", yscale="log" if curves else "linear")
+        if curves:
+            axis.legend()
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

@@ -1,5 +1,6 @@
 """Training arguments: dataclasses parsed by ``HfArgumentParser`` from a YAML/JSON ``--config`` plus CLI overrides."""
 
+import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,11 @@ class TrainingArguments:
     checkpointing_steps: Optional[int] = field(default=None, metadata={"help": "save_state every N steps."})
     checkpoints_total_limit: Optional[int] = field(default=None, metadata={"help": "Keep at most N checkpoints."})
     resume_from_checkpoint: Optional[str] = field(default=None, metadata={"help": "'latest' or a checkpoint path."})
-    report_to: Optional[str] = field(default=None, metadata={"help": "tensorboard, wandb, all, or None."})
+    validation_steps: Optional[int] = field(default=None, metadata={
+        "help": "Validate every N steps (metrics, audio samples, pictures, curves); always once at the end."})
+    validation_samples: int = field(default=2, metadata={"help": "Audio samples written at each validation."})
+    report_to: Optional[str] = field(default="tensorboard", metadata={
+        "help": "tensorboard (default), wandb (reads WANDB_API_KEY from the environment), all, or none."})
     use_ema: bool = field(default=False, metadata={"help": "Keep an EMA of the weights (diffusers EMAModel); "
                                                            "validation and the saved model use it."})
     ema_decay: float = 0.999
@@ -40,7 +45,7 @@ class TrainingArguments:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_steps", "checkpointing_steps", "checkpoints_total_limit"):
+        for name in ("max_steps", "checkpointing_steps", "checkpoints_total_limit", "validation_steps"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}")
         if self.push_to_hub and not self.hub_model_id:
@@ -51,6 +56,14 @@ class TrainingArguments:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+        if self.validation_samples < 0:
+            raise ValueError(f"validation_samples must be >= 0, got {self.validation_samples}")
+        if self.report_to in ("none", ""):
+            self.report_to = None
+        if self.report_to not in (None, "tensorboard", "wandb", "all"):
+            raise ValueError(f"report_to must be tensorboard, wandb, all or none, got {self.report_to!r}")
+        if self.report_to in ("wandb", "all") and importlib.util.find_spec("wandb") is None:
+            raise ValueError("report_to=wandb needs `pip install wandb` (and WANDB_API_KEY in the environment)")
         names = [s.value for s in SchedulerType]
         if self.lr_scheduler not in names:
             raise ValueError(f"lr_scheduler must be one of {names}, got {self.lr_scheduler!r}")

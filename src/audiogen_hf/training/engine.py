@@ -6,6 +6,7 @@ log_with, project_config)``, ``prepare``, ``accumulate``, clipping, ``get_schedu
 ``resume_from_checkpoint="latest"`` that skips the batches already seen in the interrupted epoch.
 """
 
+import json
 import logging
 import math
 import re
@@ -13,14 +14,19 @@ import shutil
 from pathlib import Path
 from typing import Optional, Protocol
 
+import numpy as np
+import soundfile as sf
 import torch
+from PIL import Image
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
 from diffusers.training_utils import EMAModel
 from huggingface_hub import ModelCard, ModelCardData
 from torch.utils.data import DataLoader, Dataset
 from transformers import get_scheduler
 
+from ..evaluation import save_training_curves
 from .arguments import TrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -39,6 +45,9 @@ class Objective(Protocol):
 
     def evaluate(self, model: torch.nn.Module, dataloader: DataLoader, accelerator: Accelerator) -> dict: ...
 
+    def write_samples(self, model: torch.nn.Module, dataset: Dataset, count: int, directory: Path) -> list[Path]:
+        """Write ``count`` validation examples (``.wav`` audio, ``.png`` pictures) to ``directory``; return them."""
+
     def save(self, model: torch.nn.Module, output_dir: Path):
         """Save the model (and its pipeline) under ``output_dir``; return what ``push_to_hub`` should push."""
 
@@ -55,6 +64,9 @@ def checkpoints(output_dir: Path) -> list[Path]:
 def train(objective: Objective, args: TrainingArguments) -> dict:
     """Train, checkpoint, validate and save; returns the last validation metrics (and ``step``)."""
     output_dir = Path(args.output_dir)
+    # A second train() in the same process (a notebook, the tests) may ask for another mixed precision: forget the
+    # previous run's AcceleratorState (the process group, PartialState, is kept).
+    AcceleratorState._reset_state()
     accelerator = Accelerator(
         mixed_precision=args.mixed_precision,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
@@ -62,6 +74,9 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
     )
+    if args.mixed_precision == "fp16" and not accelerator.native_amp:
+        logger.warning("mixed_precision='fp16' has no effect on %s: training runs in fp32 (bf16 works on CPU)",
+                       accelerator.device)
     set_seed(args.seed)
     with accelerator.main_process_first():
         train_set, valid_set = objective.datasets()
@@ -91,7 +106,31 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
             accelerator.load_state(str(path))
             step = int(CHECKPOINT.fullmatch(path.name).group(1))
             logger.info("resumed from %s at step %d", path, step)
-    metrics = {}
+    history = History(output_dir / "logs" / "history.jsonl", resume_step=step, enabled=accelerator.is_main_process)
+
+    def validate(at_step: int) -> dict:
+        """Metrics on every process; samples, pictures and curves from the main one. Uses the EMA weights."""
+        if valid_loader is None:
+            return {}
+        unwrapped = accelerator.unwrap_model(model)
+        if ema is not None:
+            ema.store(unwrapped.parameters())
+            ema.copy_to(unwrapped.parameters())
+        unwrapped.eval()
+        with accelerator.autocast():
+            results = objective.evaluate(unwrapped, valid_loader, accelerator)
+        _log(accelerator, history, {f"valid/{k}": v for k, v in results.items()}, at_step)
+        if accelerator.is_main_process:
+            directory = output_dir / "samples" / f"step-{at_step}"
+            files = objective.write_samples(unwrapped, valid_set, args.validation_samples, directory)
+            files.append(save_training_curves(output_dir / "training_curves.png", history.records))
+            _log_media(accelerator, files, at_step)
+        if ema is not None:
+            ema.restore(unwrapped.parameters())
+        unwrapped.train()
+        accelerator.wait_for_everyone()
+        return results
+
     # Accelerate syncs gradients at the end of every epoch, so an epoch is exactly steps_per_epoch steps.
     epoch, steps_into_epoch = divmod(step, steps_per_epoch)
     skip = steps_into_epoch * args.gradient_accumulation_steps
@@ -114,9 +153,12 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
             if ema is not None:
                 ema.step(accelerator.unwrap_model(model).parameters())
             step += 1
-            accelerator.log({"train/loss": loss.detach().item(), "train/lr": scheduler.get_last_lr()[0]}, step=step)
+            _log(accelerator, history, {"train/loss": loss.detach().item(), "train/lr": scheduler.get_last_lr()[0]},
+                 step)
             if args.checkpointing_steps and step % args.checkpointing_steps == 0:
                 _save_checkpoint(accelerator, output_dir, step, args.checkpoints_total_limit)
+            if args.validation_steps and step % args.validation_steps == 0 and step < max_steps:
+                validate(step)
             if step >= max_steps:
                 break
         epoch += 1
@@ -125,10 +167,8 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     unwrapped = accelerator.unwrap_model(model)
     if ema is not None:
         ema.copy_to(unwrapped.parameters())  # the averaged weights are the result
-    if valid_loader is not None:
-        unwrapped.eval()
-        metrics = objective.evaluate(unwrapped, valid_loader, accelerator)
-        accelerator.log({f"valid/{k}": v for k, v in metrics.items()}, step=step)
+        ema = None
+    metrics = validate(step)
     if accelerator.is_main_process:
         pipeline = objective.save(unwrapped, output_dir)
         _write_model_card(output_dir, args, metrics, step, objective)
@@ -138,6 +178,53 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     accelerator.wait_for_everyone()  # no rank tears the process group down while the main one still saves
     accelerator.end_training()
     return {**metrics, "step": step}
+
+
+class History:
+    """Every logged scalar as JSON lines (main process), so curves survive a resume: records after the resumed
+    step, from the interrupted run, are dropped."""
+
+    def __init__(self, path: Path, resume_step: int, enabled: bool):
+        self.path, self.enabled, self.records = path, enabled, []
+        if not enabled:
+            return
+        if resume_step and path.exists():
+            lines = path.read_text().splitlines()
+            self.records = [r for r in map(json.loads, filter(None, lines)) if r["step"] <= resume_step]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+
+    def append(self, record: dict) -> None:
+        if self.enabled:
+            self.records.append(record)
+            with self.path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def _log(accelerator: Accelerator, history: History, values: dict, step: int) -> None:
+    accelerator.log(values, step=step)
+    history.append({"step": step, **values})
+
+
+def _log_media(accelerator: Accelerator, files: list, step: int) -> None:
+    """Send sample ``.wav`` audio and ``.png`` pictures to the trackers (tensorboard and wandb)."""
+    for tracker in accelerator.trackers:
+        for path in map(Path, files):
+            tag = f"{path.parent.parent.name}/{path.stem}" if path.parent.name.startswith("step-") else path.stem
+            if tracker.name == "tensorboard":
+                if path.suffix == ".wav":
+                    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+                    tracker.writer.add_audio(tag, torch.from_numpy(audio.mean(axis=1)), step, sample_rate=rate)
+                elif path.suffix == ".png":
+                    image = np.asarray(Image.open(path).convert("RGB"))
+                    tracker.writer.add_image(tag, image, step, dataformats="HWC")
+            elif tracker.name == "wandb":
+                import wandb
+
+                media = wandb.Audio(str(path)) if path.suffix == ".wav" else wandb.Image(str(path))
+                tracker.log({tag: media}, step=step)
+        if tracker.name == "tensorboard":
+            tracker.writer.flush()
 
 
 def _write_model_card(output_dir: Path, args: TrainingArguments, metrics: dict, step: int, objective) -> None:

@@ -7,9 +7,11 @@ from typing import Optional
 import torch
 from torch.utils.data import DataLoader
 
+from ..audio.io import save_audio
 from ..audio.spectrogram import SpectrogramConverter
 from ..data.clips import cache_spectrograms, window_clips
 from ..data.musdb import load_musdb
+from ..evaluation import save_spectrogram_image
 from ..models.mel_lstm import MelLSTMConfig, MelLSTMModel
 from ..models.mel_lstm.configuration_mel_lstm import SPECTRAL_FEATURES
 from ..pipelines.mel_continuation import MelContinuationPipeline
@@ -85,6 +87,22 @@ class MelLSTMObjective:
             mse = ((predictions - labels) ** 2).mean(dim=(1, 2))
             rows.append(accelerator.gather_for_metrics(torch.stack([mse, *errors.values()], dim=1)))
         return dict(zip(["mse", *SPECTRAL_FEATURES], torch.cat(rows).mean(dim=0).tolist()))
+
+    @torch.no_grad()
+    def write_samples(self, model, dataset, count: int, directory: Path) -> list[Path]:
+        """For the first ``count`` clips: target and next-frame prediction as Griffin-Lim ``.wav`` and one picture."""
+        c, files = self.converter.config, []
+        for index in range(min(count, len(dataset))):
+            mels = dataset[index]["spectrogram"][0].T[None].to(model.device)  # [1, frames, n_mels]
+            predicted = model.clamp_frames(model(mels[:, :-1]).predictions)  # next-frame predictions, in range
+            pair = {"target": mels[0, 1:].T.cpu(), "prediction": predicted[0].T.float().cpu()}  # [n_mels, frames]
+            for name, mel in pair.items():
+                audio = self.converter.spectrogram_to_audio(mel)
+                files.append(save_audio(directory / f"sample_{index}_{name}.wav", audio.clamp(-1, 1), c.sample_rate))
+            files.append(save_spectrogram_image(directory / f"sample_{index}.png", list(pair.values()), c.sample_rate,
+                                                c.hop_length, titles=[f"clip {index}: {n}" for n in pair],
+                                                ylabel="mel band"))
+        return files
 
     def card_data(self) -> dict:
         a = self.args
