@@ -11,6 +11,7 @@ import logging
 import math
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Protocol
 
@@ -20,7 +21,7 @@ import torch
 from PIL import Image
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
-from accelerate.utils import DataLoaderConfiguration, ProjectConfiguration, set_seed
+from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs, ProjectConfiguration, set_seed
 from diffusers.training_utils import EMAModel
 from huggingface_hub import ModelCard, ModelCardData
 from torch.utils.data import DataLoader, Dataset
@@ -34,7 +35,13 @@ CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 
 
 class Objective(Protocol):
-    """What a model brings to the engine."""
+    """What a model brings to the engine.
+
+    More than one optimizer (a GAN's generator and discriminator): define ``parameter_groups(model)`` returning
+    ``{name: parameters or {"params": ..., **AdamW kwargs}}``. Each step then runs the groups in that order, calling
+    ``compute_loss(model, batch, group=name)`` with only that group's parameters requiring gradients (so a
+    generator loss never leaves gradients on the discriminator), and stepping that group's optimizer and scheduler.
+    """
 
     def build_model(self) -> torch.nn.Module: ...
 
@@ -73,6 +80,8 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
         log_with=args.report_to,
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
         dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+        # with several optimizers each backward reaches only one group's parameters
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=hasattr(objective, "parameter_groups"))],
     )
     if args.mixed_precision == "fp16" and not accelerator.native_amp:
         logger.warning("mixed_precision='fp16' has no effect on %s: training runs in fp32 (bf16 works on CPU)",
@@ -81,15 +90,20 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     with accelerator.main_process_first():
         train_set, valid_set = objective.datasets()
     model = objective.build_model()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
+    groups = _parameter_groups(objective, model)
+    optimizers = {name: torch.optim.AdamW(**{"lr": args.learning_rate, "weight_decay": args.weight_decay, **spec})
+                  for name, spec in groups.items()}
     generator = torch.Generator().manual_seed(args.seed)
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=generator)
     valid_loader = DataLoader(valid_set, batch_size=args.batch_size) if valid_set is not None else None
     steps_per_epoch = math.ceil(len(train_loader) / args.gradient_accumulation_steps)
     max_steps = args.max_steps or args.num_epochs * steps_per_epoch
-    scheduler = get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=args.warmup_steps,
-                              num_training_steps=max_steps)
-    model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
+    schedulers = {name: get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=args.warmup_steps,
+                                      num_training_steps=max_steps) for name, optimizer in optimizers.items()}
+    model, train_loader, *prepared = accelerator.prepare(model, train_loader, *optimizers.values(),
+                                                         *schedulers.values())
+    optimizers = dict(zip(optimizers, prepared[: len(optimizers)]))
+    schedulers = dict(zip(schedulers, prepared[len(optimizers) :]))
     ema = None
     if args.use_ema:
         ema = EMAModel(accelerator.unwrap_model(model).parameters(), decay=args.ema_decay)
@@ -141,20 +155,28 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
         model.train()
         for batch in loader:
             with accelerator.accumulate(model):
-                loss = objective.compute_loss(model, batch)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and args.max_grad_norm is not None:
-                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
+                losses = {}
+                for name, optimizer in optimizers.items():
+                    with _only_trainable(model, groups, name):
+                        loss = objective.compute_loss(model, batch, group=name) if len(groups) > 1 else \
+                            objective.compute_loss(model, batch)
+                        accelerator.backward(loss)
+                    if accelerator.sync_gradients and args.max_grad_norm is not None:
+                        accelerator.clip_grad_norm_(groups[name]["params"], args.max_grad_norm)
+                    optimizer.step()
+                    schedulers[name].step()
+                    optimizer.zero_grad()
+                    losses[name] = loss.detach().item()
             if not accelerator.sync_gradients:
                 continue
             if ema is not None:
                 ema.step(accelerator.unwrap_model(model).parameters())
             step += 1
-            _log(accelerator, history, {"train/loss": loss.detach().item(), "train/lr": scheduler.get_last_lr()[0]},
-                 step)
+            prefix = {name: "train/" if len(groups) == 1 else f"train/{name}_" for name in groups}
+            _log(accelerator, history, {
+                **{f"{prefix[name]}loss": value for name, value in losses.items()},
+                **{f"{prefix[name]}lr": schedulers[name].get_last_lr()[0] for name in groups},
+            }, step)
             if args.checkpointing_steps and step % args.checkpointing_steps == 0:
                 _save_checkpoint(accelerator, output_dir, step, args.checkpoints_total_limit)
             if args.validation_steps and step % args.validation_steps == 0 and step < max_steps:
@@ -178,6 +200,37 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     accelerator.wait_for_everyone()  # no rank tears the process group down while the main one still saves
     accelerator.end_training()
     return {**metrics, "step": step}
+
+
+def _parameter_groups(objective, model: torch.nn.Module) -> dict[str, dict]:
+    """``{name: {"params": [...], **AdamW kwargs}}``; one group ``model`` unless the objective splits the model."""
+    if not hasattr(objective, "parameter_groups"):
+        return {"model": {"params": list(model.parameters())}}
+    groups = {name: dict(spec) if isinstance(spec, dict) else {"params": spec}
+              for name, spec in objective.parameter_groups(model).items()}
+    for spec in groups.values():
+        spec["params"] = list(spec["params"])
+    ids = [id(p) for spec in groups.values() for p in spec["params"]]
+    if len(ids) != len(set(ids)):
+        raise ValueError("parameter_groups: a parameter belongs to more than one group")
+    return groups
+
+
+@contextmanager
+def _only_trainable(model: torch.nn.Module, groups: dict, name: str):
+    """Within the block only group ``name``'s parameters require gradients (a no-op with one group)."""
+    if len(groups) == 1:
+        yield
+        return
+    keep = {id(p) for p in groups[name]["params"]}
+    frozen = [p for p in model.parameters() if p.requires_grad and id(p) not in keep]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
 
 
 class History:
