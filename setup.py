@@ -31,6 +31,7 @@ setup(
         "mido>=1.3",
         "matplotlib>=3.8",
         "tensorboard>=2.15",
+        "pesq>=0.0.4",
     ],
     extras_require={
         # librosa is the reference our spectral code is checked and benchmarked against.

@@ -1,7 +1,17 @@
 """One Accelerate training engine (``train``) and a small objective per model."""
 
 from .arguments import TrainingArguments, parse_config, read_config
+from .autoencoder import (
+    MelAutoencoderArguments,
+    MelAutoencoderObjective,
+    SpectrogramAutoencoderArguments,
+    SpectrogramAutoencoderObjective,
+)
 from .engine import Objective, checkpoints, train
 from .mel_lstm import MelLSTMArguments, MelLSTMObjective
 
-OBJECTIVES = {"mel_lstm": (MelLSTMArguments, MelLSTMObjective)}
+OBJECTIVES = {
+    "mel_lstm": (MelLSTMArguments, MelLSTMObjective),
+    "spectrogram_autoencoder": (SpectrogramAutoencoderArguments, SpectrogramAutoencoderObjective),
+    "mel_autoencoder": (MelAutoencoderArguments, MelAutoencoderObjective),
+}

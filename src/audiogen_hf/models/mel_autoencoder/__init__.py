@@ -1,0 +1,7 @@
+from transformers import AutoConfig, AutoModel
+
+from .configuration_mel_autoencoder import MelAutoencoderConfig
+from .modeling_mel_autoencoder import MelAutoencoderModel, MelAutoencoderPreTrainedModel
+
+AutoConfig.register(MelAutoencoderConfig.model_type, MelAutoencoderConfig)
+AutoModel.register(MelAutoencoderConfig, MelAutoencoderModel)

@@ -1,0 +1,1 @@
+from .pipeline_audio_autoencoder import AudioAutoencoderPipeline, AudioAutoencoderPipelineOutput
