@@ -1,5 +1,6 @@
 """The `make demo` job: summarise the offline real-music corpus, draw one spectrogram picture per dataset, train a
-small Jam Assistant for a couple of minutes and continue a real recording with it.
+small Jam Assistant and continue a real recording with it, and train the two spectrogram autoencoders (GTZAN 2-D,
+MUSDB mel 1-D) and reconstruct a held-out real recording with each (wavs, pictures, PESQ and spectral convergence).
 
     python scripts/demo.py --corpus_dir data/corpus --output_dir outputs/demo
 """
@@ -14,9 +15,10 @@ from transformers import HfArgumentParser
 
 from audiogen_hf.audio import SpectrogramConverter, load_audio, save_audio
 from audiogen_hf.data import load_gtzan, load_musdb
-from audiogen_hf.evaluation import save_spectrogram_image
-from audiogen_hf.pipelines import MelContinuationPipeline
-from audiogen_hf.training import MelLSTMArguments, MelLSTMObjective, TrainingArguments, parse_config, read_config, train
+from audiogen_hf.evaluation import pesq_wideband, save_spectrogram_image, spectral_convergence_db
+from audiogen_hf.pipelines import AudioAutoencoderPipeline, MelContinuationPipeline
+from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
+from audiogen_hf.training.autoencoder import write_reconstruction
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -72,37 +74,75 @@ def gtzan_report(root: Path, output_dir: Path) -> dict:
     return {"genres": dict(counts), "picture": str(picture)}
 
 
-def jam_report(root: Path, output_dir: Path) -> dict:
-    """Train the small Jam Assistant of configs/mel_lstm_demo.yaml (a couple of minutes; reused if already trained),
-    then continue 5 s of a held-out real recording by 5 s."""
-    values, _ = read_config(["--config", str(CONFIGS / "mel_lstm_demo.yaml")])
-    values.pop("model")
-    run_dir = output_dir / "mel_lstm"
-    training, model_args = parse_config((TrainingArguments, MelLSTMArguments), [], values)
-    training.output_dir, model_args.musdb_root = str(run_dir), str(root)
+def train_or_reuse(name: str, run_dir: Path, data_root: Path) -> tuple[Path, dict]:
+    """Train ``configs/<name>.yaml`` into ``run_dir`` (reused if already trained there); return (run_dir, metrics)."""
+    values, _ = read_config(["--config", str(CONFIGS / f"{name}.yaml")])
+    arguments_class, objective_class = OBJECTIVES[values.pop("model")]
+    training, model_args = parse_config((TrainingArguments, arguments_class), [], values)
+    training.output_dir = str(run_dir)
+    root_field = next(f for f in ("musdb_root", "gtzan_root") if hasattr(model_args, f))
+    setattr(model_args, root_field, str(data_root))
     metrics_file = run_dir / "validation_metrics.json"
     if (run_dir / "pipeline" / "model_index.json").is_file() and metrics_file.is_file():
-        print(f"\nJam Assistant: reusing {run_dir} (delete it to train again)")
+        print(f"\n{name}: reusing {run_dir} (delete it to train again)")
         metrics = json.loads(metrics_file.read_text())
     else:
-        print(f"\nJam Assistant: training {training.max_steps} steps on {root} (a couple of minutes)...")
-        metrics = train(MelLSTMObjective(model_args), training)
+        print(f"\n{name}: training {training.max_steps} steps on {data_root} (about a minute)...")
+        metrics = train(objective_class(model_args), training)
         metrics_file.write_text(json.dumps(metrics, indent=2))
     print("  validation: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+    return run_dir, metrics
 
+
+def first_real_recording(folder: Path, pattern: str) -> Path:
+    """A held-out file made from a real recording (Muldjord), else the first one."""
+    files = sorted(folder.glob(pattern))
+    return next((f for f in files if "Muldjord" in str(f) or "metal" in f.name), files[0])
+
+
+def held_out_gtzan_clip(root: Path, genre: str) -> Path:
+    """The ``genre`` clip of the GTZAN test split (metal: a real Muldjord recording)."""
+    test = load_gtzan(root, split="test")
+    names = test.features["label"].names
+    file = next(f for f, label in zip(test["file"], test["label"]) if names[label] == genre)
+    return next(root.rglob(f"{file}.wav"))
+
+
+def jam_report(root: Path, output_dir: Path) -> dict:
+    """Train the small Jam Assistant of configs/mel_lstm_demo.yaml, then continue 5 s of a held-out real recording
+    by 5 s."""
+    run_dir, metrics = train_or_reuse("mel_lstm_demo", output_dir / "mel_lstm", root)
     pipe = MelContinuationPipeline.from_pretrained(run_dir / "pipeline")
-    tracks = sorted((root / "test").iterdir())
-    track = next((t for t in tracks if t.name.startswith("Muldjord")), tracks[0])
-    prompt, rate = load_audio(track / "mixture.wav", sample_rate=pipe.converter.config.sample_rate, channels=1,
-                              duration=5.0)
+    track = first_real_recording(root / "test", "*/mixture.wav")
+    prompt, rate = load_audio(track, sample_rate=pipe.converter.config.sample_rate, channels=1, duration=5.0)
     out = pipe(prompt[0], sampling_rate=rate, duration_s=5.0, griffin_lim_iters=64, output_type="pt")
     wav = save_audio(output_dir / "jam_continuation.wav", out.audios.clamp(-1, 1), out.sampling_rate)
     c = pipe.converter.config
     picture = save_spectrogram_image(output_dir / "jam_continuation.png", out.mels[0], c.sample_rate, c.hop_length,
-                                     titles=f"{track.name}: 5 s prompt + 5 s continuation (normalised log-mel)",
+                                     titles=f"{track.parent.name}: 5 s prompt + 5 s continuation (normalised log-mel)",
                                      ylabel="mel band")
-    print(f"  continued {track.name}: {wav}, {picture}")
-    return {"validation": metrics, "prompt": track.name, "audio": str(wav), "picture": str(picture)}
+    print(f"  continued {track.parent.name}: {wav}, {picture}")
+    return {"validation": metrics, "prompt": track.parent.name, "audio": str(wav), "picture": str(picture)}
+
+
+def autoencoder_report(name: str, data_root: Path, clip: Path, output_dir: Path) -> dict:
+    """Train a small autoencoder, then reconstruct 10 s of a held-out real recording: wavs, picture and metrics
+    (wide-band PESQ and spectral convergence of what is heard; Griffin-Lim, and the input phase where linear)."""
+    run_dir, metrics = train_or_reuse(f"{name}_demo", output_dir / name, data_root)
+    pipe = AudioAutoencoderPipeline.from_pretrained(run_dir / "pipeline")
+    rate = pipe.converter.config.sample_rate
+    audio = load_audio(clip, sample_rate=rate, channels=1, offset=5.0, duration=10.0)[0][0]
+    phases = ["griffin_lim"] + (["input"] if pipe.converter.config.mode == "linear" else [])
+    report = {"validation": metrics, "clip": str(clip)}
+    for phase in phases:
+        files = write_reconstruction(pipe, audio, rate, output_dir, f"{name}_{phase}", phase=phase)
+        heard = load_audio(files[1])[0][0]
+        magnitude = lambda x: pipe.converter.stft(x).abs()  # noqa: E731
+        report[phase] = {"files": [str(f) for f in files], "pesq_wb": pesq_wideband(audio, heard, rate)[0],
+                         "spectral_convergence_db": float(spectral_convergence_db(magnitude(audio), magnitude(heard)))}
+        print(f"  {clip.parent.name}/{clip.name} reconstructed ({phase} phase): PESQ {report[phase]['pesq_wb']:.2f}, "
+              f"SC {report[phase]['spectral_convergence_db']:.1f} dB -> {files[1]}")
+    return report
 
 
 def main() -> None:
@@ -111,6 +151,11 @@ def main() -> None:
     torch.manual_seed(0)
     summary = {"musdb": musdb_report(corpus / "musdb", output_dir), "gtzan": gtzan_report(corpus / "gtzan", output_dir),
                "jam": jam_report(corpus / "musdb", output_dir)}
+    summary["spectrogram_autoencoder"] = autoencoder_report(
+        "spectrogram_autoencoder", corpus / "gtzan", held_out_gtzan_clip(corpus / "gtzan", "metal"), output_dir)
+    summary["mel_autoencoder"] = autoencoder_report(
+        "mel_autoencoder", corpus / "musdb", first_real_recording(corpus / "musdb" / "test", "*/mixture.wav"),
+        output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nsummary: {output_dir / 'summary.json'}")

@@ -1,6 +1,5 @@
 """Reconstruct audio through a spectrogram autoencoder, or sample new audio from a variational one."""
 
-import math
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -31,8 +30,9 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
     """Components: ``model`` (``SpectrogramAutoencoderModel`` or ``MelAutoencoderModel``) and ``converter``
     (``SpectrogramConverter`` producing the model's ``[bins, frames]`` with ``per_clip`` or ``fixed`` normalisation).
 
-    Audio longer than one model window is cut into consecutive windows of ``num_frames`` frames of one STFT, each
-    normalised on its own as in training, decoded, and inverted as one signal (no seams from separate inversions).
+    Audio longer than one model window is cut into consecutive windows of ``num_frames`` frames of one STFT (the last
+    one ending at the clip's end), each normalised on its own as in training, decoded, and inverted as one signal
+    (no seams from separate inversions).
     """
 
     def __init__(self, model: Union[SpectrogramAutoencoderModel, MelAutoencoderModel], converter: SpectrogramConverter):
@@ -111,12 +111,18 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
         scaled = converter.denormalize(analysed.spectrogram, analysed.stats)  # [batch, bins, frames]
         batch, bins, frames = scaled.shape
         window = self.model.spectrogram_shape[1]
-        count = math.ceil(frames / window)
-        # pad with each clip's floor (silence), cut into windows normalised one by one as in training
-        floor = scaled.amin(dim=(-2, -1), keepdim=True)
-        padded = torch.cat([scaled, floor.expand(batch, bins, count * window - frames)], dim=-1)
-        windows = padded.view(batch, bins, count, window).permute(0, 2, 1, 3).reshape(-1, bins, window)
-        normalised, stats = converter.normalize(windows)
+        if frames < window:  # pad a short clip with its floor (silence)
+            floor = scaled.amin(dim=(-2, -1), keepdim=True)
+            scaled = torch.cat([scaled, floor.expand(batch, bins, window - frames)], dim=-1)
+        # consecutive windows; the last one ends at the clip's end (overlapping its neighbour, never padded)
+        starts = list(range(0, scaled.shape[-1] - window + 1, window))
+        if starts[-1] + window < scaled.shape[-1]:
+            starts.append(scaled.shape[-1] - window)
+        windows = torch.stack([scaled[..., s : s + window] for s in starts], dim=1).flatten(0, 1)
+        normalised, stats = converter.normalize(windows)  # each window on its own, as in training
         decoded = self.model(normalised.to(self.model.dtype)).reconstruction.float()
-        rebuilt = converter.denormalize(decoded, stats).view(batch, count, bins, window).permute(0, 2, 1, 3)
-        return rebuilt.reshape(batch, bins, -1)[..., :frames], audio.shape[-1], analysed.phase
+        decoded = converter.denormalize(decoded, stats).view(batch, len(starts), bins, window)
+        rebuilt = torch.empty_like(scaled)
+        for index, start in enumerate(starts):
+            rebuilt[..., start : start + window] = decoded[:, index]
+        return rebuilt[..., :frames], audio.shape[-1], analysed.phase
