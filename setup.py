@@ -14,7 +14,8 @@ setup(
     license="Apache-2.0",
     package_dir={"": "src"},
     packages=find_packages("src"),
-    package_data={"audiogen_hf.data": ["gtzan_splits/*.txt", "musdb_validation_tracks.txt"]},
+    package_data={"audiogen_hf.data": ["gtzan_splits/*.txt", "musdb_validation_tracks.txt"],
+                  "audiogen_hf.captioning": ["vocabularies/*.txt"]},
     python_requires=">=3.10",
     install_requires=TORCH_STACK
     + [
@@ -31,6 +32,9 @@ setup(
         "mido>=1.3",
         "matplotlib>=3.8",
         "tensorboard>=2.15",
+        "librosa>=0.10",
+        "opencv-python-headless>=4.8",
+        "tqdm>=4.66",
     ],
     extras_require={
         # librosa is the reference our spectral code is checked and benchmarked against.
