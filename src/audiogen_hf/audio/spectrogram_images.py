@@ -331,11 +331,14 @@ def read_spectrogram_image(path: PathLike) -> SpectrogramImage:
     Raises ``ValueError`` for a PNG without audiogen_hf metadata and for one that is not 16-bit RGB (an 8-bit
     copy made by an image editor or by Pillow has lost the precision decoding needs).
     """
+    return parse_spectrogram_png(Path(path).read_bytes(), str(path))
+
+
+def parse_spectrogram_png(data: bytes, path: str = "<bytes>") -> SpectrogramImage:
+    """``read_spectrogram_image`` for PNG bytes (e.g. a ``datasets`` ``Image(decode=False)`` value's ``bytes``)."""
     import cv2
 
-    path = Path(path)
-    data = path.read_bytes()
-    header, texts = read_png_header_and_text(data, str(path))
+    header, texts = read_png_header_and_text(data, path)
     kind = f"{header['bit_depth']}-bit {_COLOR_TYPES.get(header['color_type'], 'unknown')}"
     if TEXT_KEYWORD not in texts:
         raise ValueError(f"{path} is not an audiogen_hf spectrogram image: it has no '{TEXT_KEYWORD}' text chunk "
