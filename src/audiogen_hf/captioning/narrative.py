@@ -37,7 +37,8 @@ class NarrativeCaptioner:
         self.dtype = dtype
         self._model = self._processor = None
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Load the model and processor now (otherwise on first use); raises ``CaptionModelUnavailableError``."""
         if self._model is not None:
             return
         from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
@@ -53,7 +54,7 @@ class NarrativeCaptioner:
     def caption(self, audio: torch.Tensor, sample_rate: int, artist: Optional[str] = None,
                 title: Optional[str] = None) -> str:
         """``[channels, samples]`` or ``[samples]`` -> the model's description, after the optional style prefix."""
-        self._load()
+        self.load()
         extractor = self._processor.feature_extractor
         audio = torch.as_tensor(audio, dtype=torch.float32)
         mono = audio.mean(dim=0) if audio.dim() == 2 else audio

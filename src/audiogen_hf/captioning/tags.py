@@ -77,7 +77,8 @@ class ClapTagger:
         self._model = self._processor = None
         self._text_embeddings: dict = {}
 
-    def _load(self) -> None:
+    def load(self) -> None:
+        """Load the model and processor now (otherwise on first use); raises ``CaptionModelUnavailableError``."""
         if self._model is not None:
             return
         from transformers import AutoProcessor, ClapModel
@@ -104,7 +105,7 @@ class ClapTagger:
     @torch.no_grad()
     def audio_embedding(self, audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
         """``[channels, samples]`` or ``[samples]`` -> a unit-norm ``[dim]`` embedding (mean over 10 s windows)."""
-        self._load()
+        self.load()
         audio = torch.as_tensor(audio, dtype=torch.float32)
         mono = audio.mean(dim=0) if audio.dim() == 2 else audio
         extractor = self._processor.feature_extractor
