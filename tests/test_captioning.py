@@ -16,7 +16,7 @@ from audiogen_hf.captioning import (
     load_vocabulary,
     refine_bpm,
 )
-from tiny_models import render_beat, save_tiny_clap
+from tiny_models import render_beat, save_tiny_clap, save_tiny_qwen2_audio
 
 
 def test_caption_format_matches_the_seed():
@@ -98,3 +98,14 @@ def test_missing_models_fail_with_a_clear_error(tmp_path, monkeypatch):
     assert captioner._model is None
     with pytest.raises(CaptionModelUnavailableError, match="(?s)audio-language.*no-such-model.*16 GB.*cache"):
         captioner.caption(torch.zeros(16000), 16000)
+
+
+def test_tiny_qwen2_audio_narrates_through_the_real_loading_path(tmp_path, music):
+    folder = save_tiny_qwen2_audio(tmp_path / "tiny_qwen2_audio")
+    captioner = NarrativeCaptioner(model_id=str(folder), dtype=torch.float32, max_new_tokens=6, device="cpu")
+    assert captioner._model is None  # lazily loaded
+    caption = captioner.caption(music, 22050, artist="Muldjord", title="Armygeddon")
+    assert captioner._model is not None and captioner._model.dtype == torch.float32
+    assert caption.startswith("In the style of Muldjord - Armygeddon. ")
+    plain = captioner.caption(music, 22050)
+    assert plain and caption.endswith(plain)  # greedy decoding: deterministic, same description after the prefix

@@ -64,3 +64,27 @@ def render_beat(bpm: float, path: Path, seconds: float = 12.0, sample_rate: int 
     subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(sample_rate), "-F", str(path), SOUNDFONT,
                     str(midi_path)], check=True, capture_output=True)
     return path
+
+
+def save_tiny_qwen2_audio(folder: Path, seed: int = 0) -> Path:
+    """A tiny Qwen2AudioForConditionalGeneration + Qwen2AudioProcessor (character-level Qwen2 tokenizer with the
+    chat and audio special tokens, Whisper feature extractor with 128 mel bins) in ``folder``."""
+    from transformers import (Qwen2AudioConfig, Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor,
+                              Qwen2Tokenizer, WhisperFeatureExtractor)
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>"]
+    vocab = byte_level_vocab(specials)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], unk_token=None, bos_token=None, eos_token="<|endoftext|>",
+                               pad_token="<|endoftext|>")
+    tokenizer.add_special_tokens({"additional_special_tokens": specials[1:]})
+    config = Qwen2AudioConfig(
+        audio_config=dict(d_model=16, encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=32,
+                          num_mel_bins=128),
+        text_config=dict(vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1),
+        audio_token_index=vocab["<|AUDIO|>"])
+    torch.manual_seed(seed)
+    Qwen2AudioForConditionalGeneration(config).eval().save_pretrained(folder)
+    Qwen2AudioProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=128), tokenizer=tokenizer
+                        ).save_pretrained(folder)
+    return folder
