@@ -14,7 +14,8 @@ setup(
     license="Apache-2.0",
     package_dir={"": "src"},
     packages=find_packages("src"),
-    package_data={"audiogen_hf.data": ["gtzan_splits/*.txt", "musdb_validation_tracks.txt"]},
+    package_data={"audiogen_hf.data": ["gtzan_splits/*.txt", "musdb_validation_tracks.txt"],
+                  "audiogen_hf.captioning": ["vocabularies/*.txt"]},
     python_requires=">=3.10",
     install_requires=TORCH_STACK
     + [
@@ -32,9 +33,11 @@ setup(
         "matplotlib>=3.8",
         "tensorboard>=2.15",
         "pesq>=0.0.4",
+        "librosa>=0.10",  # beat tracking for captions; also the reference our spectral code is tested against
+        "opencv-python-headless>=4.8",  # Pillow cannot write 16-bit RGB PNG
+        "tqdm>=4.66",
     ],
     extras_require={
-        # librosa is the reference our spectral code is checked and benchmarked against.
-        "dev": ["pytest>=8", "librosa>=0.10"],
+        "dev": ["pytest>=8"],
     },
 )

@@ -1,6 +1,7 @@
 """The `make demo` job: summarise the offline real-music corpus, draw one spectrogram picture per dataset, train a
 small Jam Assistant and continue a real recording with it, and train the two spectrogram autoencoders (GTZAN 2-D,
-MUSDB mel 1-D) and reconstruct a held-out real recording with each (wavs, pictures, PESQ and spectral convergence).
+MUSDB mel 1-D) and reconstruct a held-out real recording with each (wavs, pictures, PESQ and spectral convergence),
+and turn a real corpus track into 16-bit spectrogram images with captions and back to audio, with a PSNR report.
 
     python scripts/demo.py --corpus_dir data/corpus --output_dir outputs/demo
 """
@@ -14,8 +15,18 @@ import torch
 from transformers import HfArgumentParser
 
 from audiogen_hf.audio import SpectrogramConverter, load_audio, save_audio
+from audiogen_hf.audio.spectrogram_images import SpectrogramImageConfig, audio_to_images, images_to_audio
+from audiogen_hf.captioning import CaptionModelUnavailableError, ClapTagger
 from audiogen_hf.data import load_gtzan, load_musdb
-from audiogen_hf.evaluation import pesq_wideband, save_spectrogram_image, spectral_convergence_db
+from audiogen_hf.data.image_dataset import build_image_dataset
+from audiogen_hf.evaluation import (
+    audio_spectral_convergence_db,
+    compare_spectrogram_images,
+    pesq_wideband,
+    save_comparison_pictures,
+    save_spectrogram_image,
+)
+from audiogen_hf.evaluation.image_compare import snr_db
 from audiogen_hf.pipelines import AudioAutoencoderPipeline, MelContinuationPipeline
 from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
 from audiogen_hf.training.autoencoder import write_reconstruction
@@ -137,12 +148,41 @@ def autoencoder_report(name: str, data_root: Path, clip: Path, output_dir: Path)
     for phase in phases:
         files = write_reconstruction(pipe, audio, rate, output_dir, f"{name}_{phase}", phase=phase)
         heard = load_audio(files[1])[0][0]
-        magnitude = lambda x: pipe.converter.stft(x).abs()  # noqa: E731
         report[phase] = {"files": [str(f) for f in files], "pesq_wb": pesq_wideband(audio, heard, rate)[0],
-                         "spectral_convergence_db": float(spectral_convergence_db(magnitude(audio), magnitude(heard)))}
+                         "spectral_convergence_db": audio_spectral_convergence_db(audio, heard, rate)}
         print(f"  {clip.parent.name}/{clip.name} reconstructed ({phase} phase): PESQ {report[phase]['pesq_wb']:.2f}, "
               f"SC {report[phase]['spectral_convergence_db']:.1f} dB -> {files[1]}")
     return report
+
+
+def images_report(root: Path, output_dir: Path) -> dict:
+    """A real corpus track -> 16-bit spectrogram PNGs + captions (metadata.jsonl) -> audio, with the PSNR report."""
+    track = next(p for p in sorted((root / "musdb").glob("*/*")) if p.name.startswith("Muldjord"))
+    source = output_dir / "images" / "source"
+    audio, rate = load_audio(track / "mixture.wav", duration=20.0)
+    save_audio(source / f"{track.name}.wav", audio, rate, subtype="FLOAT")
+    tagger = ClapTagger()
+    try:
+        tagger.load()
+    except CaptionModelUnavailableError as error:
+        print(f"\nSpectrogram images: no CLAP weights here, captions carry the style prefix and BPM only ({error})")
+        tagger = None
+    dataset_dir = output_dir / "images" / "dataset"
+    report = build_image_dataset(source, dataset_dir, captions="tags" if tagger else "none", tagger=tagger,
+                                 artist=track.name.split(" - ")[0], title=track.name.split(" - ")[-1])
+    print(f"\nSpectrogram images of {track.name} (20 s): {report.summary()}")
+    print("  first caption: " + (dataset_dir / "metadata.jsonl").read_text().splitlines()[0])
+    decoded, _ = images_to_audio(dataset_dir)
+    save_audio(output_dir / "images" / "decoded.wav", decoded.clamp(-1, 1), rate, subtype="PCM_24")
+    print(f"  decoded back to audio: SNR {snr_db(audio, decoded):.2f} dB (native size)")
+    resized = audio_to_images(audio, rate, SpectrogramImageConfig(size=1024), track=track.name)
+    print(f"  resized to 1024 x 1024 (Lanczos): SNR {snr_db(audio, images_to_audio(resized)[0]):.2f} dB")
+    again = audio_to_images(decoded, rate, track=track.name)
+    comparison = compare_spectrogram_images(dataset_dir, again)
+    print("  PSNR of the decoded audio's images vs the originals:\n    " + comparison.report().replace("\n", "\n    "))
+    pictures = save_comparison_pictures(output_dir / "images" / "compare", dataset_dir, again)
+    print(f"  pictures: {pictures[0].parent} ({len(pictures)} slices: original | reconstructed | difference x 50)")
+    return {"snr_db": snr_db(audio, decoded), "average_psnr": comparison.average_psnr, "pictures": len(pictures)}
 
 
 def main() -> None:
@@ -156,6 +196,7 @@ def main() -> None:
     summary["mel_autoencoder"] = autoencoder_report(
         "mel_autoencoder", corpus / "musdb", first_real_recording(corpus / "musdb" / "test", "*/mixture.wav"),
         output_dir)
+    summary["images"] = images_report(corpus, output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nsummary: {output_dir / 'summary.json'}")

@@ -1,6 +1,8 @@
 """Metrics and reports."""
 
+from .image_compare import compare_spectrogram_images, psnr_16bit, save_comparison_pictures
 from .metrics import (
+    audio_spectral_convergence_db,
     cosine_similarity,
     log_spectral_distance,
     mae,

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from ..audio.io import resample
+from ..audio.spectrogram import SpectrogramConverter
 
 PESQ_RATE = 16000
 
@@ -28,7 +29,7 @@ def cosine_similarity(reference: torch.Tensor, estimate: torch.Tensor) -> torch.
 def spectral_convergence_db(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
     """Magnitudes ``[..., bins, frames]`` -> ``[...]`` ``20 log10(||S - S_hat||_F / ||S||_F)`` (lower is better)."""
     error = (reference - estimate).flatten(-2).norm(dim=-1)
-    return 20 * torch.log10(error.clamp_min(1e-12) / reference.flatten(-2).norm(dim=-1).clamp_min(1e-12))
+    return 20 * torch.log10(error / reference.flatten(-2).norm(dim=-1).clamp_min(1e-12))
 
 
 def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
@@ -39,9 +40,18 @@ def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, eps: 
 
 
 def snr_db(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
-    """Waveforms ``[..., samples]`` -> ``[...]`` signal-to-noise ratio in dB."""
+    """Waveforms ``[..., samples]`` -> ``[...]`` signal-to-noise ratio in dB (``inf`` where identical)."""
     noise = (reference - estimate).square().sum(dim=-1)
-    return 10 * torch.log10(reference.square().sum(dim=-1).clamp_min(1e-20) / noise.clamp_min(1e-20))
+    return 10 * torch.log10(reference.square().sum(dim=-1).clamp_min(1e-20) / noise)
+
+
+def audio_spectral_convergence_db(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = 22050,
+                                  n_fft: int = 2048, hop_length: int = 512) -> float:
+    """Spectral convergence in dB of the STFT magnitudes of whole waveforms ``[..., samples]`` (``-inf`` where
+    identical): judges audio whose phase was estimated (Griffin-Lim), where waveform SNR is meaningless."""
+    stft = SpectrogramConverter(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, mode="linear").stft
+    magnitudes = [stft(torch.as_tensor(x).double()).abs().flatten(0, -2) for x in (reference, estimate)]
+    return float(spectral_convergence_db(*magnitudes))
 
 
 def pesq_wideband(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int) -> list[float]:
