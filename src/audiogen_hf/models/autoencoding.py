@@ -2,7 +2,7 @@
 ``DiagonalGaussianDistribution``) with a warmed-up KL weight."""
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution
@@ -38,8 +38,9 @@ class AutoencoderOutput(ModelOutput):
 
 
 class GaussianLatentMixin:
-    """For a ``PreTrainedModel`` whose config has ``variational``, ``kl_weight`` and ``kl_warmup_steps``, and which
-    registers a persistent ``kl_steps`` buffer (training batches seen, saved with the weights like BatchNorm's
+    """The forward pass and optional Gaussian latent of the spectrogram autoencoders. For a ``PreTrainedModel`` with
+    ``encode``, ``decode``, ``_check`` and ``reconstruction_loss``, whose config has ``variational``, ``kl_weight``
+    and ``kl_warmup_steps``, and which registers a persistent ``kl_steps`` buffer (training batches seen, saved with the weights like BatchNorm's
     ``num_batches_tracked``, so a resumed run continues the warm-up where it stopped)."""
 
     def _posterior(self, parameters: torch.Tensor) -> AutoencoderEncoderOutput:
@@ -82,3 +83,27 @@ class GaussianLatentMixin:
             raise ValueError(f"num_samples must be an integer >= 1, got {num_samples!r}")
         return randn_tensor((num_samples, *self.latent_shape), generator=generator, device=self.device,
                             dtype=self.dtype)
+
+    def forward(
+        self,
+        input_spectrograms: torch.Tensor,
+        labels: Optional[torch.Tensor] = None,
+        sample_posterior: Optional[bool] = None,
+        generator: Optional[torch.Generator] = None,
+        return_dict: Optional[bool] = None,
+    ) -> Union[AutoencoderOutput, tuple]:
+        """Reconstruct ``[batch, bins, frames]``; with ``labels`` (usually the input itself) the loss is the model's
+        ``reconstruction_loss`` plus the weighted KL. ``sample_posterior`` (default: while training) decodes a
+        posterior sample, not its mean."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        encoded = self.encode(input_spectrograms)
+        sample = self.training if sample_posterior is None else sample_posterior
+        latents, kl = self._sample_latents(encoded, sample, generator)
+        reconstruction = self.decode(latents)
+        loss = reconstruction_loss = None
+        if labels is not None:
+            reconstruction_loss = self.reconstruction_loss(reconstruction, self._check(labels))
+            loss = reconstruction_loss + self._kl_term(kl)
+        output = AutoencoderOutput(loss=loss, reconstruction=reconstruction, latents=latents,
+                                   reconstruction_loss=reconstruction_loss, kl_loss=kl)
+        return output if return_dict else output.to_tuple()

@@ -1,7 +1,6 @@
 """The MUSDB system: a 1-D convolutional autoencoder with residual blocks over normalised log-mel frames."""
 
 import math
-from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -9,7 +8,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 
-from ..autoencoding import AutoencoderOutput, GaussianLatentMixin
+from ..autoencoding import GaussianLatentMixin
 from .configuration_mel_autoencoder import MelAutoencoderConfig
 
 
@@ -96,27 +95,6 @@ class MelAutoencoderModel(GaussianLatentMixin, MelAutoencoderPreTrainedModel):
                              f"got {tuple(latents.shape)}")
         return torch.sigmoid(self.decoder(latents)[..., : self.config.num_frames])
 
-    def forward(
-        self,
-        input_spectrograms: torch.Tensor,
-        labels: Optional[torch.Tensor] = None,
-        sample_posterior: Optional[bool] = None,
-        generator: Optional[torch.Generator] = None,
-        return_dict: Optional[bool] = None,
-    ) -> Union[AutoencoderOutput, tuple]:
-        """Reconstruct ``[batch, n_mels, frames]``; with ``labels`` the loss is MSE + ``mel_l1_weight`` x L1 (+ the
-        weighted KL). ``sample_posterior`` (default: while training) decodes a posterior sample, not its mean."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
-        encoded = self.encode(input_spectrograms)
-        sample = self.training if sample_posterior is None else sample_posterior
-        latents, kl = self._sample_latents(encoded, sample, generator)
-        reconstruction = self.decode(latents)
-        loss = reconstruction_loss = None
-        if labels is not None:
-            labels = self._check(labels)
-            reconstruction_loss = F.mse_loss(reconstruction, labels) + \
-                self.config.mel_l1_weight * F.l1_loss(reconstruction, labels)
-            loss = reconstruction_loss + self._kl_term(kl)
-        output = AutoencoderOutput(loss=loss, reconstruction=reconstruction, latents=latents,
-                                   reconstruction_loss=reconstruction_loss, kl_loss=kl)
-        return output if return_dict else output.to_tuple()
+    def reconstruction_loss(self, reconstruction: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """MSE + ``mel_l1_weight`` x L1."""
+        return F.mse_loss(reconstruction, labels) + self.config.mel_l1_weight * F.l1_loss(reconstruction, labels)

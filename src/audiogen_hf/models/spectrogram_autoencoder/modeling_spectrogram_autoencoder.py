@@ -1,7 +1,6 @@
 """The GTZAN system: a 2-D convolutional autoencoder over min-max-normalised log-STFT spectrograms."""
 
 import math
-from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -9,7 +8,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 
-from ..autoencoding import AutoencoderOutput, GaussianLatentMixin
+from ..autoencoding import GaussianLatentMixin
 from .configuration_spectrogram_autoencoder import SpectrogramAutoencoderConfig
 
 
@@ -87,25 +86,5 @@ class SpectrogramAutoencoderModel(GaussianLatentMixin, SpectrogramAutoencoderPre
         bins, frames = self.spectrogram_shape
         return torch.sigmoid(self.decoder(x)[:, 0, :bins, :frames])
 
-    def forward(
-        self,
-        input_spectrograms: torch.Tensor,
-        labels: Optional[torch.Tensor] = None,
-        sample_posterior: Optional[bool] = None,
-        generator: Optional[torch.Generator] = None,
-        return_dict: Optional[bool] = None,
-    ) -> Union[AutoencoderOutput, tuple]:
-        """Reconstruct ``[batch, bins, frames]``; with ``labels`` (usually the input itself) the loss is the MSE plus
-        the weighted KL. ``sample_posterior`` (default: while training) decodes a posterior sample, not its mean."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
-        encoded = self.encode(input_spectrograms)
-        sample = self.training if sample_posterior is None else sample_posterior
-        latents, kl = self._sample_latents(encoded, sample, generator)
-        reconstruction = self.decode(latents)
-        loss = reconstruction_loss = None
-        if labels is not None:
-            reconstruction_loss = F.mse_loss(reconstruction, self._check(labels))
-            loss = reconstruction_loss + self._kl_term(kl)
-        output = AutoencoderOutput(loss=loss, reconstruction=reconstruction, latents=latents,
-                                   reconstruction_loss=reconstruction_loss, kl_loss=kl)
-        return output if return_dict else output.to_tuple()
+    def reconstruction_loss(self, reconstruction: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(reconstruction, labels)
