@@ -17,11 +17,7 @@ def save_spectrogram_image(
     ylabel: str = "bin",
 ) -> Path:
     """Save one or more ``[bins, frames]`` spectrograms (already log-scaled) stacked vertically as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     if torch.is_tensor(spectrograms):
         spectrograms = [spectrograms]
     titles = [titles] if isinstance(titles, str) else list(titles)
@@ -35,12 +31,7 @@ def save_spectrogram_image(
         image = axis.imshow(spec.numpy(), origin="lower", aspect="auto", extent=extent, cmap="magma")
         axis.set(title=title, xlabel="time (s)", ylabel=ylabel)
         figure.colorbar(image, ax=axis)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def save_training_curves(path: Union[str, Path], history: Sequence[dict]) -> Path:
@@ -48,11 +39,7 @@ def save_training_curves(path: Union[str, Path], history: Sequence[dict]) -> Pat
 
     ``history``: records like ``{"step": 10, "train/loss": 0.3}`` or ``{"step": 50, "valid/mse": 0.1, ...}``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     panels = {"train": {}, "valid": {}}
     for record in history:
         for key, value in record.items():
@@ -67,9 +54,23 @@ def save_training_curves(path: Union[str, Path], history: Sequence[dict]) -> Pat
         axis.set(title=group, xlabel="step", yscale="log" if curves else "linear")
         if curves:
             axis.legend()
+    return _save(figure, path)
+
+
+def _pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure, path: Union[str, Path]) -> Path:
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
+    _pyplot().close(figure)
     return path

@@ -2,6 +2,8 @@
 
 from transformers import PretrainedConfig
 
+from ..configuration_utils import check_fields
+
 
 class MelAutoencoderConfig(PretrainedConfig):
     """
@@ -48,9 +50,7 @@ class MelAutoencoderConfig(PretrainedConfig):
             (isinstance(kl_warmup_steps, int) and kl_warmup_steps >= 0, "kl_warmup_steps", kl_warmup_steps,
              "an integer >= 0"),
         ]
-        for ok, field, value, allowed in checks:
-            if not ok:
-                raise ValueError(f"MelAutoencoderConfig: invalid {field}={value!r}; it must be {allowed}")
+        check_fields("MelAutoencoderConfig", checks)
         self.n_mels = n_mels
         self.num_frames = num_frames
         self.hidden_channels = hidden_channels

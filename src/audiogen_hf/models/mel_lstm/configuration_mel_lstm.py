@@ -4,6 +4,8 @@ from typing import Optional
 
 from transformers import PretrainedConfig
 
+from ..configuration_utils import check_fields
+
 SPECTRAL_FEATURES = ("centroid", "bandwidth", "flatness", "entropy")
 
 
@@ -53,9 +55,7 @@ class MelLSTMConfig(PretrainedConfig):
             (set(weights) <= set(SPECTRAL_FEATURES) and all(w >= 0 for w in weights.values()),
              "spectral_loss_weights", weights, f"non-negative weights for some of {SPECTRAL_FEATURES}"),
         ]
-        for ok, field, value, allowed in checks:
-            if not ok:
-                raise ValueError(f"MelLSTMConfig: invalid {field}={value!r}; it must be {allowed}")
+        check_fields("MelLSTMConfig", checks)
         self.n_mels = n_mels
         self.hidden_size = hidden_size
         self.num_layers = num_layers

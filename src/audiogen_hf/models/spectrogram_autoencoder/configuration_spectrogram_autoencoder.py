@@ -2,6 +2,8 @@
 
 from transformers import PretrainedConfig
 
+from ..configuration_utils import check_fields
+
 
 class SpectrogramAutoencoderConfig(PretrainedConfig):
     """
@@ -41,9 +43,7 @@ class SpectrogramAutoencoderConfig(PretrainedConfig):
             (isinstance(kl_warmup_steps, int) and kl_warmup_steps >= 0, "kl_warmup_steps", kl_warmup_steps,
              "an integer >= 0"),
         ]
-        for ok, field, value, allowed in checks:
-            if not ok:
-                raise ValueError(f"SpectrogramAutoencoderConfig: invalid {field}={value!r}; it must be {allowed}")
+        check_fields("SpectrogramAutoencoderConfig", checks)
         self.num_bins = num_bins
         self.num_frames = num_frames
         self.channels = channels
