@@ -3,7 +3,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModel
 
-import audiogen_hf  # noqa: F401  (registers the Auto classes)
+import audiogen_hf.models  # noqa: F401  (registers the Auto classes)
 from audiogen_hf.audio import SpectrogramConverter
 from audiogen_hf.data import load_musdb, window_clips
 from audiogen_hf.models import MelLSTMConfig, MelLSTMModel
