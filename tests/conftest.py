@@ -57,5 +57,5 @@ def real_track(musdb_root) -> Path:
 @pytest.fixture(scope="session")
 def music(real_track) -> torch.Tensor:
     """5 s of a real stereo mixture at 22.05 kHz, ``[2, samples]``."""
-    audio, _ = load_audio(real_track / "mixture.wav", sample_rate=22050, offset=2.0, duration=5.0)
+    audio, _ = load_audio(real_track / "mixture.wav", sampling_rate=22050, offset=2.0, duration=5.0)
     return audio

@@ -26,13 +26,13 @@ class AudioLoadError(ValueError):
 
 @dataclass(frozen=True)
 class AudioInfo:
-    sample_rate: int
+    sampling_rate: int
     num_frames: int
     channels: int
 
     @property
     def duration(self) -> float:
-        return self.num_frames / self.sample_rate
+        return self.num_frames / self.sampling_rate
 
 
 def _unpack(source: AudioSource) -> tuple[Optional[str], Optional[bytes], Optional[int]]:
@@ -96,7 +96,7 @@ def _may_be_ffmpeg(path: str) -> bool:
 
 def load_audio(
     source: AudioSource,
-    sample_rate: Optional[int] = None,
+    sampling_rate: Optional[int] = None,
     channels: Optional[int] = None,
     offset: float = 0.0,
     duration: Optional[float] = None,
@@ -104,7 +104,7 @@ def load_audio(
     """Decode ``source`` to a float32 ``[channels, samples]`` tensor and its sample rate.
 
     Args:
-        sample_rate: resample to this rate (torchaudio, band-limited sinc); ``None`` keeps the file's.
+        sampling_rate: resample to this rate (torchaudio, band-limited sinc); ``None`` keeps the file's.
         channels: ``1`` downmixes, ``2`` duplicates mono; ``None`` keeps the file's channels.
         offset, duration: the window to decode, in seconds of the source.
 
@@ -151,8 +151,8 @@ def load_audio(
             waveform = to_channels(waveform, channels)
         except ValueError as error:
             raise AudioLoadError(f"{_name(path)}: {error}") from error
-    if sample_rate is not None and sample_rate != rate:
-        waveform, rate = resample(waveform, rate, sample_rate), sample_rate
+    if sampling_rate is not None and sampling_rate != rate:
+        waveform, rate = resample(waveform, rate, sampling_rate), sampling_rate
     return waveform, rate
 
 
@@ -181,7 +181,7 @@ def to_channels(waveform: torch.Tensor, channels: int) -> torch.Tensor:
     raise ValueError(f"cannot convert {current} channels to {channels}; only mono<->N and N->mono are defined")
 
 
-def save_audio(path: Union[str, os.PathLike], waveform: torch.Tensor | np.ndarray, sample_rate: int,
+def save_audio(path: Union[str, os.PathLike], waveform: torch.Tensor | np.ndarray, sampling_rate: int,
                subtype: Optional[str] = None) -> Path:
     """Write ``[channels, samples]`` (or ``[samples]``) to wav/flac/ogg, format from the suffix.
 
@@ -193,13 +193,13 @@ def save_audio(path: Union[str, os.PathLike], waveform: torch.Tensor | np.ndarra
     if array.ndim != 2 or array.size == 0 or array.shape[0] > array.shape[1]:
         raise ValueError(f"expected a non-empty [channels, samples] waveform, got shape {array.shape}"
                          + (" (transpose a [samples, channels] array)" if array.ndim == 2 and array.size else ""))
-    if int(sample_rate) <= 0:
-        raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
+    if int(sampling_rate) <= 0:
+        raise ValueError(f"sampling_rate must be > 0, got {sampling_rate}")
     if not np.isfinite(array).all():
         raise ValueError("refusing to save audio with NaN or infinite samples")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if subtype is None and path.suffix.lower() in {".wav", ".flac"}:
         subtype = "PCM_16"
-    sf.write(path, array.T.astype(np.float32), int(sample_rate), subtype=subtype)
+    sf.write(path, array.T.astype(np.float32), int(sampling_rate), subtype=subtype)
     return path

@@ -56,14 +56,14 @@ class SpectrogramImageConfig:
         db_range: ``(low, high)`` dB of the raw STFT magnitude mapped to red 0 and 65535. The default covers
             16-bit audio's noise floor (about -72 dB at n_fft 2048) up to a full-scale signal (+60 dB).
         size: resize each slice to ``size x size`` pixels (Lanczos); ``None`` keeps the native size.
-        sample_rate: resample the audio to this rate before encoding; ``None`` keeps the file's rate.
+        sampling_rate: resample the audio to this rate before encoding; ``None`` keeps the file's rate.
     """
 
     n_fft: int = 2048
     hop_length: int = 512
     db_range: tuple = (-80.0, 65.0)
     size: Optional[int] = None
-    sample_rate: Optional[int] = None
+    sampling_rate: Optional[int] = None
 
     def __post_init__(self):
         def check(ok, name, value, allowed):
@@ -77,8 +77,8 @@ class SpectrogramImageConfig:
               "a pair (low, high) with low < high")
         check(self.size is None or (isinstance(self.size, int) and self.size >= 8), "size", self.size,
               "None (native size) or an integer >= 8")
-        check(self.sample_rate is None or (isinstance(self.sample_rate, int) and self.sample_rate > 0),
-              "sample_rate", self.sample_rate, "None (keep the file's rate) or a positive integer")
+        check(self.sampling_rate is None or (isinstance(self.sampling_rate, int) and self.sampling_rate > 0),
+              "sampling_rate", self.sampling_rate, "None (keep the file's rate) or a positive integer")
         object.__setattr__(self, "db_range", (float(self.db_range[0]), float(self.db_range[1])))
 
     @property
@@ -100,8 +100,8 @@ class SpectrogramImage:
 
 
 # ---------------------------------------------------------------------------------------------- encode / decode
-def _converter(sample_rate: int, n_fft: int, hop_length: int) -> SpectrogramConverter:
-    return SpectrogramConverter(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, mode="linear",
+def _converter(sampling_rate: int, n_fft: int, hop_length: int) -> SpectrogramConverter:
+    return SpectrogramConverter(sampling_rate=sampling_rate, n_fft=n_fft, hop_length=hop_length, mode="linear",
                                 power=1.0, scale="none")
 
 
@@ -116,7 +116,7 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def audio_to_images(
     audio: torch.Tensor,
-    sample_rate: int,
+    sampling_rate: int,
     config: Optional[SpectrogramImageConfig] = None,
     track: str = "track",
     channels: Union[str, int] = "all",
@@ -131,12 +131,12 @@ def audio_to_images(
         audio = audio[None]
     if audio.dim() != 2 or audio.shape[-1] == 0:
         raise ValueError(f"expected a non-empty [channels, samples] waveform, got shape {tuple(audio.shape)}")
-    if config.sample_rate is not None and config.sample_rate != sample_rate:
-        audio, sample_rate = resample(audio.float(), sample_rate, config.sample_rate), config.sample_rate
+    if config.sampling_rate is not None and config.sampling_rate != sampling_rate:
+        audio, sampling_rate = resample(audio.float(), sampling_rate, config.sampling_rate), config.sampling_rate
     audio = _select_channels(audio, channels)
     length = audio.shape[-1]
     signal = torch.nn.functional.pad(audio.double(), (0, max(0, config.n_fft - length)))  # STFT needs >= n_fft
-    stft = _converter(sample_rate, config.n_fft, config.hop_length).stft(signal)  # [C, frames, bins] complex
+    stft = _converter(sampling_rate, config.n_fft, config.hop_length).stft(signal)  # [C, frames, bins] complex
     bins = config.num_bins
     num_slices = math.ceil(stft.shape[-2] / bins)
     stft = torch.nn.functional.pad(stft, (0, 0, 0, num_slices * bins - stft.shape[-2]))  # silent padding frames
@@ -155,9 +155,10 @@ def audio_to_images(
             if config.size is not None:
                 image = _resize(np.ascontiguousarray(image), config.size, config.size)
             pixels = np.round(image * MAX_16BIT).astype(np.uint16)
+            # "sample_rate": the stored format keeps its key (files written before the API rename stay readable)
             metadata = {
                 "format": FORMAT_NAME, "version": FORMAT_VERSION, "track": str(track),
-                "sample_rate": int(sample_rate), "n_fft": config.n_fft, "hop_length": config.hop_length,
+                "sample_rate": int(sampling_rate), "n_fft": config.n_fft, "hop_length": config.hop_length,
                 "db_min": low, "db_max": high, "length": int(length),
                 "channel": channel, "num_channels": int(planes.shape[0]), "channels": str(channels),
                 "slice": index, "num_slices": num_slices, "slice_frames": bins,
@@ -263,7 +264,7 @@ def encode_file(
     ``track`` defaults to the file name without suffix (a MUSDB ``mixture.wav`` takes its folder's name).
     """
     config = config or SpectrogramImageConfig()
-    audio, rate = load_audio(audio_path, sample_rate=config.sample_rate)
+    audio, rate = load_audio(audio_path, sampling_rate=config.sampling_rate)
     track = track or default_track_name(audio_path)
     return [write_spectrogram_image(Path(output_dir) / image_file_name(image.metadata), image)
             for image in audio_to_images(audio, rate, config, track=track, channels=channels)]
