@@ -138,7 +138,8 @@ def test_variational_sampling_is_seeded_and_kl_warms_up(model_class, config, tmp
     for _ in range(5):
         out = model(x, labels=x)
         terms.append(float((out.loss - out.reconstruction_loss).detach() / out.kl_loss.detach()))
-    assert terms == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-4)  # the KL weight rises over kl_warmup_steps batches
+    # the KL weight rises over kl_warmup_steps batches
+    assert terms == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-4)
     model.save_pretrained(tmp_path)
     assert int(model_class.from_pretrained(tmp_path).kl_steps) == 5  # the warm-up survives save/load
     bins = model.spectrogram_shape[0]

@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModel
 
-import audiogen_hf  # noqa: F401  (registers the Auto classes)
+import audiogen_hf.models  # noqa: F401  (registers the Auto classes)
 from audiogen_hf.audio import SpectrogramConverter
 from audiogen_hf.data import load_musdb, window_clips
 from audiogen_hf.models import MelLSTMConfig, MelLSTMModel
@@ -76,7 +76,8 @@ def test_generate_is_deterministic_and_batch_equals_single(mel_clips):
     assert batch.shape == (3, 15, N_MELS) and batch.min() >= 0 and batch.max() <= 1
     torch.testing.assert_close(model.generate(prompts, num_frames=15), batch, rtol=0, atol=0)
     for i in range(3):
-        torch.testing.assert_close(model.generate(prompts[i : i + 1], num_frames=15)[0], batch[i], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model.generate(prompts[i : i + 1], num_frames=15)[0], batch[i],
+                                   atol=1e-5, rtol=1e-5)
     assert model.training  # generate restores the mode it found
 
 
