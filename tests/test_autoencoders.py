@@ -9,6 +9,7 @@ import unittest
 import pytest
 import torch
 from accelerate import Accelerator
+from test_modeling_common import ModelTesterMixin
 from torch.utils.data import DataLoader
 from transformers import AutoModel
 
@@ -28,7 +29,6 @@ from audiogen_hf.training import (
     TrainingArguments,
     train,
 )
-from test_modeling_common import ModelTesterMixin
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 TINY_SPECTROGRAM = dict(num_frames=64, channels=[8, 16, 16], latent_dim=16)

@@ -3,13 +3,13 @@ import unittest
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_modeling_common import ModelTesterMixin
 from transformers import AutoConfig, AutoModel
 
 import audiogen_hf.models  # noqa: F401  (registers the Auto classes)
 from audiogen_hf.audio import SpectrogramConverter
 from audiogen_hf.data import load_musdb, window_clips
 from audiogen_hf.models import MelLSTMConfig, MelLSTMModel
-from test_modeling_common import ModelTesterMixin
 
 N_MELS = 32
 
