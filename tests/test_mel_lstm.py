@@ -1,6 +1,9 @@
+import unittest
+
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_modeling_common import ModelTesterMixin
 from transformers import AutoConfig, AutoModel
 
 import audiogen_hf.models  # noqa: F401  (registers the Auto classes)
@@ -116,3 +119,15 @@ def test_bad_inputs_are_rejected():
         model(torch.rand(2, 10, N_MELS), labels=torch.rand(2, 9, N_MELS))
     with pytest.raises(ValueError, match="num_frames"):
         model.generate(torch.rand(1, 4, N_MELS), num_frames=0)
+
+
+class MelLSTMModelTest(ModelTesterMixin, unittest.TestCase):
+    model_class = MelLSTMModel
+
+    def get_config(self):
+        return MelLSTMConfig(n_mels=16, hidden_size=12, num_layers=2, dropout=0.1,
+                             spectral_loss_weights={"centroid": 0.1, "entropy": 0.1})
+
+    def prepare_inputs(self, batch_size=2):
+        mels = torch.rand(batch_size, 9, 16, generator=torch.Generator().manual_seed(0))
+        return {"input_mels": mels[:, :-1], "labels": mels[:, 1:]}
