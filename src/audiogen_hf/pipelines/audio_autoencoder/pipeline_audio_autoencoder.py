@@ -92,7 +92,7 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
     def _sample(self, num_samples: int, generator: Optional[torch.Generator]) -> torch.Tensor:
         """Decoded prior samples ``[num_samples, bins, frames]`` in the converter's scale; ``per_clip`` converters
         map them onto their ``norm_range``."""
-        decoded = self.model.decode(self.model.prior_latents(num_samples, generator)).float()
+        decoded = self.model.decode(self.model.prior_latents(num_samples, generator)).spectrograms.float()
         low, high = self.converter.config.norm_range
         return decoded * (high - low) + low
 
