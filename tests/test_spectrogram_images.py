@@ -12,13 +12,13 @@ import torch
 from PIL import Image
 
 from audiogen_hf.audio import load_audio
+from audiogen_hf.audio.png_chunks import read_png_header_and_text
 from audiogen_hf.audio.spectrogram_images import (
     SpectrogramImage,
     SpectrogramImageConfig,
     audio_to_images,
     encode_file,
     images_to_audio,
-    read_png_header_and_text,
     read_spectrogram_image,
     write_spectrogram_image,
 )

@@ -18,6 +18,7 @@ _LAZY_IMPORTS = {
     "AudioLoadError": "audio.io",
     "load_audio": "audio.io",
     "save_audio": "audio.io",
+    "prepare_audio": "audio.io",
     "SpectrogramConverter": "audio.spectrogram",
     "SpectrogramOutput": "audio.spectrogram",
     # models (configuration + modeling, one folder each)

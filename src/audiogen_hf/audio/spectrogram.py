@@ -26,6 +26,30 @@ NORMALIZATIONS = ("none", "per_clip", "fixed")
 _MEL_GROUP = 16  # mel bands projected together: the filterbank is ~1.5 % non-zero, so project band by band
 
 
+def to_db(spec: torch.Tensor, power: bool = True, amin: Optional[float] = None) -> torch.Tensor:
+    """Linear -> dB: ``10 log10`` of a power (``power=True``) or ``20 log10`` of a magnitude, floored at ``amin``
+    (default 1e-10 for power, 1e-5 for magnitude, librosa's). No ``top_db`` floor: see
+    ``SpectrogramConverter.scale``."""
+    amin = (1e-10 if power else 1e-5) if amin is None else amin
+    return (10.0 if power else 20.0) * spec.clamp_min(amin).log10()
+
+
+def from_db(db: torch.Tensor, power: bool = True) -> torch.Tensor:
+    """dB -> linear power (``power=True``) or magnitude: the inverse of ``to_db`` above its floor."""
+    return torch.pow(10.0, db / (10.0 if power else 20.0))
+
+
+def normalize_range(values: torch.Tensor, low, high, clip: bool = True) -> torch.Tensor:
+    """Map ``[low, high]`` to ``[0, 1]`` (clipped unless ``clip=False``); ``low``/``high`` may be tensors."""
+    normalised = (values - low) / (high - low)
+    return normalised.clamp(0, 1) if clip else normalised
+
+
+def denormalize_range(normalised: torch.Tensor, low, high) -> torch.Tensor:
+    """Map ``[0, 1]`` back to ``[low, high]``: the inverse of ``normalize_range``."""
+    return normalised * (high - low) + low
+
+
 @dataclass
 class SpectrogramOutput(BaseOutput):
     """
@@ -231,10 +255,9 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         c = self.config
         if c.scale == "none":
             return spec
-        amin = 1e-10 if c.power == 2.0 else 1e-5
         if c.scale == "log":
-            return spec.clamp_min(amin).log()
-        scaled = (10.0 if c.power == 2.0 else 20.0) * spec.clamp_min(amin).log10()
+            return spec.clamp_min(1e-10 if c.power == 2.0 else 1e-5).log()
+        scaled = to_db(spec, power=c.power == 2.0)
         if c.top_db is not None:
             peak = scaled.amax(dim=(-2, -1), keepdim=True)
             scaled = torch.maximum(scaled, peak - c.top_db)
@@ -247,7 +270,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
             return scaled.clamp_min(0)
         if c.scale == "log":
             return scaled.exp()
-        return torch.pow(10.0, scaled / (10.0 if c.power == 2.0 else 20.0))
+        return from_db(scaled, power=c.power == 2.0)
 
     def normalize(self, scaled: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Min-max normalise ``[..., bins, frames]`` to [0, 1]; returns ``(normalised, stats or None)``."""
@@ -255,8 +278,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         if c.normalization == "none":
             return scaled, None
         if c.normalization == "fixed":
-            low, high = c.norm_range
-            return ((scaled - low) / (high - low)).clamp(0, 1), None
+            return normalize_range(scaled, *c.norm_range), None
         low = scaled.amin(dim=(-2, -1), keepdim=True)
         high = scaled.amax(dim=(-2, -1), keepdim=True)
         # A constant (e.g. silent) clip maps to zeros instead of dividing by zero.
@@ -269,16 +291,14 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         if c.normalization == "none":
             return normalised
         if c.normalization == "fixed":
-            low, high = c.norm_range
-            return normalised * (high - low) + low
+            return denormalize_range(normalised, *c.norm_range)
         if stats is None:
             raise ValueError("normalization='per_clip' needs the stats returned by audio_to_spectrogram to invert")
         expected = tuple(normalised.shape[:-2]) + (2, 1, 1)
         if tuple(stats.shape) != expected:
             raise ValueError(f"stats have shape {tuple(stats.shape)} but this spectrogram needs {expected}: pass the "
                              "stats returned with it by audio_to_spectrogram")
-        low, high = stats.unbind(dim=-3)
-        return normalised * (high - low) + low
+        return denormalize_range(normalised, *stats.unbind(dim=-3))
 
     # -------------------------------------------------------- inverse path
     def spectrogram_to_audio(

@@ -26,8 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import struct
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -35,13 +33,13 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .io import load_audio, resample
-from .spectrogram import SpectrogramConverter
+from .io import load_audio, resample, to_channels
+from .png_chunks import describe, insert_text_chunk, read_png_header_and_text  # noqa: F401 (re-exported)
+from .spectrogram import SpectrogramConverter, denormalize_range, from_db, normalize_range, to_db
 
 FORMAT_NAME = "audiogen_hf.spectrogram_image"
 FORMAT_VERSION = 1
 TEXT_KEYWORD = "audiogen_hf"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_16BIT = 65535.0
 PathLike = Union[str, os.PathLike]
 
@@ -142,8 +140,7 @@ def audio_to_images(
     stft = torch.nn.functional.pad(stft, (0, 0, 0, num_slices * bins - stft.shape[-2]))  # silent padding frames
 
     low, high = config.db_range
-    db = 20.0 * torch.log10(stft.abs().clamp_min(1e-12))
-    red = ((db - low) / (high - low)).clamp(0.0, 1.0)
+    red = normalize_range(to_db(stft.abs(), power=False, amin=1e-12), low, high)
     phase = stft.angle()
     planes = torch.stack([red, (phase.cos() + 1) / 2, (phase.sin() + 1) / 2], dim=-1)  # [C, frames, bins, 3]
     planes = planes.transpose(-3, -2).flip(-3).float().numpy()  # [C, bins (high first), frames, 3]
@@ -172,7 +169,7 @@ def _select_channels(audio: torch.Tensor, channels: Union[str, int]) -> torch.Te
     if channels == "all":
         return audio
     if channels == "mix":
-        return audio.mean(dim=0, keepdim=True)
+        return to_channels(audio, 1)
     if isinstance(channels, int) and not isinstance(channels, bool) and 0 <= channels < audio.shape[0]:
         return audio[channels : channels + 1]
     raise ValueError(f"channels={channels!r} is not valid for {audio.shape[0]}-channel audio: use 'all' (one image "
@@ -231,7 +228,7 @@ def images_to_audio(images: Union[PathLike, Sequence[Union[PathLike, Spectrogram
             planes.append(_resize(image, bins, frames_per_slice))
         plane = torch.from_numpy(np.concatenate(planes, axis=1)).double().flip(0).transpose(0, 1)  # [frames, bins, 3]
         plane = plane[:num_frames]  # drop the padding frames of the last slice
-        magnitude = torch.pow(10.0, (plane[..., 0] * (high - low) + low) / 20.0)
+        magnitude = from_db(denormalize_range(plane[..., 0], low, high), power=False)
         phase = torch.atan2(plane[..., 2] * 2 - 1, plane[..., 1] * 2 - 1)
         channels.append(converter.istft(torch.polar(magnitude, phase), length=first["length"]))
     return torch.stack(channels).float(), int(first["sample_rate"])
@@ -291,39 +288,11 @@ def write_spectrogram_image(path: PathLike, image: SpectrogramImage, compression
                                [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:
         raise RuntimeError(f"OpenCV could not encode {path}")
-    data = encoded.tobytes()
-    header_end = len(PNG_SIGNATURE) + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
-    text = TEXT_KEYWORD.encode("latin-1") + b"\x00" + json.dumps(image.metadata, ensure_ascii=True).encode("ascii")
-    chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
+    data = insert_text_chunk(encoded.tobytes(), TEXT_KEYWORD, json.dumps(image.metadata, ensure_ascii=True))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data[:header_end] + chunk + data[header_end:])
+    path.write_bytes(data)
     return path
-
-
-def read_png_header_and_text(data: bytes, name: str = "<bytes>") -> tuple[dict, dict]:
-    """Parse a PNG's ``IHDR`` (width, height, bit_depth, color_type) and its ``tEXt`` chunks (keyword -> text)."""
-    if not data.startswith(PNG_SIGNATURE):
-        raise ValueError(f"{name} is not a PNG file")
-    header, texts, position = None, {}, len(PNG_SIGNATURE)
-    while position + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[position : position + 8])
-        body = data[position + 8 : position + 8 + length]
-        if kind == b"IHDR":
-            width, height, bit_depth, color_type = struct.unpack(">IIBB", body[:10])
-            header = {"width": width, "height": height, "bit_depth": bit_depth, "color_type": color_type}
-        elif kind == b"tEXt" and b"\x00" in body:
-            keyword, _, text = body.partition(b"\x00")
-            texts[keyword.decode("latin-1")] = text.decode("latin-1")
-        elif kind == b"IEND":
-            break
-        position += 12 + length
-    if header is None:
-        raise ValueError(f"{name} is a corrupt PNG (no IHDR chunk)")
-    return header, texts
-
-
-_COLOR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
 
 
 def read_spectrogram_image(path: PathLike) -> SpectrogramImage:
@@ -340,7 +309,7 @@ def parse_spectrogram_png(data: bytes, path: str = "<bytes>") -> SpectrogramImag
     import cv2
 
     header, texts = read_png_header_and_text(data, path)
-    kind = f"{header['bit_depth']}-bit {_COLOR_TYPES.get(header['color_type'], 'unknown')}"
+    kind = describe(header)
     if TEXT_KEYWORD not in texts:
         raise ValueError(f"{path} is not an audiogen_hf spectrogram image: it has no '{TEXT_KEYWORD}' text chunk "
                          f"(it is a {kind} PNG). Make spectrogram images with audio_to_images/encode_file or "

@@ -11,7 +11,7 @@ from typing import Optional
 
 import torch
 
-from ..audio.io import resample
+from ..audio.io import resample, to_mono
 from .captions import style_prefix
 from .loading import load_pretrained
 
@@ -57,7 +57,7 @@ class NarrativeCaptioner:
         self.load()
         extractor = self._processor.feature_extractor
         audio = torch.as_tensor(audio, dtype=torch.float32)
-        mono = audio.mean(dim=0) if audio.dim() == 2 else audio
+        mono = to_mono(audio)
         rate = int(extractor.sampling_rate)
         mono = resample(mono, sampling_rate, rate)[: int(extractor.n_samples)]
         conversation = [{"role": "user", "content": [{"type": "audio", "audio_url": "clip.wav"},

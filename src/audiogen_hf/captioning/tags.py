@@ -15,7 +15,7 @@ from typing import Optional
 
 import torch
 
-from ..audio.io import resample
+from ..audio.io import resample, to_mono
 from .captions import format_tag_caption
 from .loading import load_pretrained
 
@@ -107,7 +107,7 @@ class ClapTagger:
         """``[channels, samples]`` or ``[samples]`` -> a unit-norm ``[dim]`` embedding (mean over 10 s windows)."""
         self.load()
         audio = torch.as_tensor(audio, dtype=torch.float32)
-        mono = audio.mean(dim=0) if audio.dim() == 2 else audio
+        mono = to_mono(audio)
         extractor = self._processor.feature_extractor
         rate = int(extractor.sampling_rate)
         mono = resample(mono, sampling_rate, rate)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..audio.io import resample
+from ..audio.io import resample, to_mono
 
 ANALYSIS_RATE = 22050
 ONSET_HOP = 256
@@ -37,10 +37,9 @@ def estimate_tempo(audio: torch.Tensor, sampling_rate: int, start_bpm: float = 1
     import librosa
 
     audio = torch.as_tensor(audio, dtype=torch.float32)
-    mono = audio.mean(dim=0) if audio.dim() == 2 else audio
-    if mono.dim() != 1 or mono.numel() == 0:
+    if audio.dim() not in (1, 2) or audio.numel() == 0:
         raise ValueError(f"expected [channels, samples] or [samples] audio, got shape {tuple(audio.shape)}")
-    mono = resample(mono, sampling_rate, ANALYSIS_RATE).numpy()
+    mono = resample(to_mono(audio), sampling_rate, ANALYSIS_RATE).numpy()
     onset = librosa.onset.onset_strength(y=mono, sr=ANALYSIS_RATE, hop_length=ONSET_HOP)
     tracker_bpm, beats = librosa.beat.beat_track(onset_envelope=onset, sr=ANALYSIS_RATE, hop_length=ONSET_HOP,
                                                  start_bpm=start_bpm, units="time")
