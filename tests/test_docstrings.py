@@ -12,15 +12,15 @@ import audiogen_hf
 PACKAGE = Path(audiogen_hf.__file__).parent
 MODULES = sorted(
     ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    for pattern in ("models/*/modeling_*.py", "pipelines/*/pipeline_*.py")
+    for pattern in ("models/*/configuration_*.py", "models/*/modeling_*.py", "pipelines/*/pipeline_*.py")
     for path in PACKAGE.glob(pattern)
 )
 
 
 def main_classes(module):
-    """The models (``...Model``, not the PreTrainedModel base) and pipelines defined in ``module``."""
+    """The configs, models (``...Model``, not the PreTrainedModel base) and pipelines defined in ``module``."""
     return [value for name, value in vars(module).items() if isinstance(value, type)
-            and value.__module__ == module.__name__ and name.endswith(("Model", "Pipeline"))
+            and value.__module__ == module.__name__ and name.endswith(("Config", "Model", "Pipeline"))
             and not name.endswith("PreTrainedModel")]
 
 
@@ -32,7 +32,7 @@ def test_there_are_modules_to_check():
 def test_docstrings_and_examples(name):
     module = importlib.import_module(name)
     assert module.__doc__ and len(module.__doc__.strip()) > 40, f"{name} needs a module docstring"
-    if ".models." in name:
+    if ".modeling_" in name:
         assert "Origin" in module.__doc__ and "Shapes" in module.__doc__, f"{name}: say where it comes from, shapes"
     classes = main_classes(module)
     assert classes, f"no model or pipeline class in {name}"
