@@ -1,14 +1,17 @@
 """Constants and small helpers shared by the corpus builders: audio levels, atomic JSON, running tools."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import soundfile as sf
+import torch
+import torchaudio.functional as AF
 
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2
 STEMS = ("drums", "bass", "other", "vocals")
 MUSDB_SR = 44100
 GTZAN_SR = 22050
@@ -49,6 +52,7 @@ def slice_audio(audio: np.ndarray, sr: int, start_s: float, seconds: float) -> t
     start = round(start_s * sr)
     return audio[start:start + round(seconds * sr)], sr
 
+
 def frame_rms(audio: np.ndarray, sr: int) -> np.ndarray:
     hop = round(FRAME_S * sr)
     frames = len(audio) // hop
@@ -61,6 +65,28 @@ def active_frames(audio: np.ndarray) -> np.ndarray:
     return rms > max(ACTIVE_FLOOR, np.percentile(rms, 95) * 10 ** (ACTIVE_REL_DB / 20))
 
 
-def write_json(path: Path, data: dict) -> None:
+def write_json(path: Path, data) -> None:
+    """Write ``data`` as indented JSON atomically (a temporary file renamed over ``path``)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def write_audio(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    """Write 16-bit ``audio`` ((samples, channels); WAV or FLAC by suffix) atomically: an interrupted build never
+    leaves a truncated file under the final name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    sf.write(tmp, audio, sample_rate, subtype="PCM_16")
+    os.replace(tmp, path)
+
+
+def resample(audio: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
+    """(samples, channels) float32 at ``target_sr`` (torchaudio's sinc resampler; no-op at the same rate)."""
+    if sr == target_sr:
+        return audio
+    channels_first = torch.from_numpy(np.ascontiguousarray(audio.T))
+    return AF.resample(channels_first, sr, target_sr).T.numpy()

@@ -1,4 +1,8 @@
-"""GTZAN layout: 30 s mono 22.05 kHz clips per genre, split by source file."""
+"""GTZAN layout: 30 s mono 22.05 kHz clips per genre (``genres/<genre>/<genre>.000NN.wav``), split by work.
+
+Clips are taken round-robin over a genre's recordings (the k-th 30 s slot of each, from 10 s on), skipping
+near-silent ones. A clip already on disk is kept as it is, so an interrupted build resumes where it stopped.
+"""
 
 import logging
 from pathlib import Path
@@ -7,72 +11,85 @@ import numpy as np
 import soundfile as sf
 import torch
 import torchaudio.functional as AF
+from tqdm.auto import tqdm
 
-from .common import CLIP_OFFSET_S, CLIP_S, GTZAN_SR, PEAK, SILENT_CLIP_RMS, write_json
-from .sources import LICENCES
+from .common import CLIP_OFFSET_S, CLIP_S, GTZAN_SR, PEAK, SILENT_CLIP_RMS, write_audio, write_json
+from .sources import ScanReport, selection_order
 
 logger = logging.getLogger(__name__)
 
 
-def build_gtzan(gtzan_dir: Path, sources: dict, clips_per_genre: int) -> dict:
-    """Write ``clips_per_genre`` 30 s clips per genre and the GTZAN manifest.
+def build_gtzan(gtzan_dir: Path, sources: dict, splits: dict, clips_per_genre: int, report: ScanReport) -> dict:
+    """Write up to ``clips_per_genre`` clips per genre of ``sources`` (``{genre: [Recording]}``) and the manifest.
 
-    Splits go by source file so no song is in two splits: per genre, the clips of the last
-    source used are ``test``, those of the second-to-last (with >= 3 sources) ``valid``.
+    A clip's split is its recording's work split (``splits``), so no piece of music is in two splits.
     """
-    clips, splits = [], {"train": [], "valid": [], "test": []}
+    clips, split_names = [], {"train": [], "valid": [], "test": []}
     for genre in sorted(sources):
         genre_dir = gtzan_dir / "genres" / genre
         genre_dir.mkdir(parents=True, exist_ok=True)
-        picked = _pick_clips(sources[genre], clips_per_genre)
+        recordings = selection_order(sources[genre], splits)
+        picked = _pick_clips(genre_dir, genre, recordings, clips_per_genre, report)
         if len(picked) < clips_per_genre:
             logger.warning("Only %d of %d clips found for genre %s.", len(picked), clips_per_genre, genre)
-        used = list(dict.fromkeys(source.file for source, _, _ in picked))
-        split_of = dict.fromkeys(used, "train")
-        if used:
-            split_of[used[-1]] = "test"
-        if len(used) >= 3:
-            split_of[used[-2]] = "valid"
-        for index, (source, start_s, audio) in enumerate(picked):
-            name = f"{genre}.{index:05d}"
-            sf.write(genre_dir / f"{name}.wav", audio, GTZAN_SR, subtype="PCM_16")
-            splits[split_of[source.file]].append(name)
+        for name, recording, start_s in picked:
+            split = splits[recording.work]
+            split_names[split].append(name)
             clips.append({
                 "file": f"genres/{genre}/{name}.wav",
                 "genre": genre,
-                "split": split_of[source.file],
-                "source_package": source.package,
-                "licence": LICENCES[source.package],
-                "source_file": source.file,
+                "split": split,
+                "work": recording.work,
+                "source_package": recording.package,
+                "licence": recording.licence,
+                "source_file": "+".join(recording.source_files),
                 "start_s": start_s,
                 "duration_s": CLIP_S,
                 "sample_rate": GTZAN_SR,
                 "channels": 1,
-                "rendered": source.rendered,
+                "rendered": recording.rendered,
             })
     manifest = {
-        "layout": "gtzan", "sample_rate": GTZAN_SR, "genres": sorted(sources), "splits": splits, "clips": clips,
+        "layout": "gtzan",
+        "sample_rate": GTZAN_SR,
+        "genres": sorted(sources),
+        "genre_sources": {g: sorted({r.package for r in rs}) for g, rs in sorted(sources.items())},
+        "clips_per_genre": {g: sum(c["genre"] == g for c in clips) for g in sorted(sources)},
+        "splits": split_names,
+        "clips": clips,
     }
     write_json(gtzan_dir / "manifest.json", manifest)
     return manifest
 
 
-def _pick_clips(sources: list, count: int) -> list:
-    """Round-robin over ``sources``: the k-th 30 s slot (10 s + k * 30 s) of each, skipping near-silent ones."""
-    slots = [int((s.duration_s - CLIP_OFFSET_S) // CLIP_S) for s in sources]
-    picked = []
-    for k in range(max(slots, default=0)):
-        for source, n_slots in zip(sources, slots):
-            if k >= n_slots:
-                continue
-            start_s = CLIP_OFFSET_S + k * CLIP_S
-            audio = _to_gtzan(*source.read(start_s, CLIP_S))
-            if np.sqrt(np.mean(np.square(audio))) < SILENT_CLIP_RMS:
-                logger.info("Skipping near-silent clip %s at %.0f s", source.file, start_s)
-                continue
-            picked.append((source, start_s, audio))
-            if len(picked) == count:
-                return picked
+def _pick_clips(genre_dir: Path, genre: str, recordings: list, count: int, report: ScanReport) -> list:
+    """``[(name, recording, start_s)]``: round-robin over the recordings' 30 s slots, near-silent ones skipped."""
+    slots = [int((r.duration_s - CLIP_OFFSET_S) // CLIP_S) for r in recordings]
+    total = min(count, sum(slots))
+    picked, broken = [], set()
+    with tqdm(total=total, desc=f"GTZAN {genre}", unit="clip") as progress:
+        for k in range(max(slots, default=0)):
+            for index, (recording, n_slots) in enumerate(zip(recordings, slots)):
+                if k >= n_slots or index in broken:
+                    continue
+                start_s = CLIP_OFFSET_S + k * CLIP_S
+                name = f"{genre}.{len(picked):05d}"
+                path = genre_dir / f"{name}.wav"
+                if not path.is_file():
+                    try:
+                        audio = _to_gtzan(*recording.read(start_s, CLIP_S))
+                    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
+                        report.skip("corrupt", recording.package, f"{recording.source_files[0]} ({exc})")
+                        broken.add(index)
+                        continue
+                    if np.sqrt(np.mean(np.square(audio))) < SILENT_CLIP_RMS:
+                        logger.info("Skipping near-silent clip %s at %.0f s", recording.source_files[0], start_s)
+                        continue
+                    write_audio(path, audio, GTZAN_SR)
+                picked.append((name, recording, start_s))
+                progress.update()
+                if len(picked) == count:
+                    return picked
     return picked
 
 

@@ -3,13 +3,15 @@
 import logging
 import shutil
 import statistics
+import tempfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import mido
+import numpy as np
 import soundfile as sf
 
 from .common import (
@@ -21,9 +23,9 @@ from .common import (
     STEMS,
     VOICE_PROGRAMS,
     run_tool,
-    slice_audio,
 )
-from .sources import BLUPI, BLUPI_DIR, ClipSource, Song
+from .debian import package_licence
+from .sources import BLUPI, BLUPI_DIR, Recording, Song, work_id
 
 logger = logging.getLogger(__name__)
 
@@ -40,37 +42,72 @@ def check_tools(soundfont: str, soundfont_package: Optional[str]) -> None:
         raise FileNotFoundError(f"SoundFont not found at {soundfont}: {hint}.")
 
 
-def midi_songs(root: Path, soundfont: str, render_s: float, tmp: Path, game_sources: list) -> Iterator[Song]:
-    """Render each Planet Blupi song's stems; also append its full mix to ``game_sources``."""
+def render_song(path: Path, soundfont: str, render_s: float, tmp: Path, package: str, work: str,
+                name: str, keep_mix: bool = False) -> Song:
+    """Render the first ``render_s`` of General MIDI file ``path``: one fluidsynth pass per stem's channels.
+
+    ``keep_mix``: remember the sum of the stems for a later :func:`rendered_mix` of the same file (no re-render).
+    """
+    midi = mido.MidiFile(path)
+    programs, pitches, coverage = _channel_stats(midi, render_s)
+    groups = _split_channels(programs, pitches, coverage)
+    end_tick = _seconds_to_tick(midi, render_s)
+    jobs = {}
+    for stem, channels in groups.items():
+        if channels:
+            stem_mid = tmp / f"{path.stem}.{stem}.mid"
+            _stem_midi(midi, channels, end_tick).save(stem_mid)
+            jobs[stem] = (stem_mid, tmp / f"{path.stem}.{stem}.wav")
+    logger.info("Rendering %s with %s (%d stems, first %.0f s)", path.name, Path(soundfont).name, len(jobs), render_s)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda job: _fluidsynth(soundfont, *job), jobs.values()))
+    audio = {stem: sf.read(wav, dtype="float32", always_2d=True)[0] for stem, (_, wav) in jobs.items()}
+    length = min(len(a) for a in audio.values())
+    if keep_mix:
+        _MIXES[(str(path), soundfont, render_s)] = sum(a[:length] for a in audio.values())
+    return Song(
+        name=name,
+        package=package,
+        work=work,
+        source_files=[f"{BLUPI_DIR}/{path.name}"],
+        stems={stem: audio[stem][:length] if stem in audio else None for stem in STEMS},
+        stem_sources={stem: _describe_channels(groups[stem], programs) for stem in STEMS},
+        rendered=True,
+    )
+
+
+def rendered_mix(path: Path, soundfont: str, render_s: float, start_s: float = 0.0,
+                 seconds: Optional[float] = None) -> tuple:
+    """The sum of ``path``'s rendered stems (as :func:`render_song`), cut to ``[start_s, start_s + seconds)``."""
+    mix = _rendered_mix(str(path), soundfont, render_s)
+    end = None if seconds is None else round((start_s + seconds) * MUSDB_SR)
+    return mix[round(start_s * MUSDB_SR):end], MUSDB_SR
+
+
+_MIXES = {}  # (path, soundfont, render_s) -> mix of a render_song(..., keep_mix=True) call
+
+
+@lru_cache(maxsize=2)
+def _rendered_mix(path: str, soundfont: str, render_s: float) -> np.ndarray:
+    if (path, soundfont, render_s) in _MIXES:
+        return _MIXES.pop((path, soundfont, render_s))
+    with tempfile.TemporaryDirectory(prefix="corpus-render-") as tmp:
+        song = render_song(Path(path), soundfont, render_s, Path(tmp), "", "", "")
+    return sum(a for a in song.stems.values() if a is not None)
+
+
+def midi_recordings(root: Path, soundfont: str, render_s: float) -> list:
+    """Planet Blupi's MIDI songs as (rendered) recordings for the GTZAN ``game`` genre, rendered when first read."""
+    recordings = []
     for path in sorted((root / BLUPI_DIR).glob("*.mid")):
-        midi = mido.MidiFile(path)
-        programs, pitches, coverage = _channel_stats(midi, render_s)
-        groups = _split_channels(programs, pitches, coverage)
-        end_tick = _seconds_to_tick(midi, render_s)
-        jobs = {}
-        for stem, channels in groups.items():
-            if channels:
-                stem_mid = tmp / f"{path.stem}.{stem}.mid"
-                _stem_midi(midi, channels, end_tick).save(stem_mid)
-                jobs[stem] = (stem_mid, tmp / f"{path.stem}.{stem}.wav")
-        logger.info("Rendering %s (%d stems, first %.0f s)", path.name, len(jobs), render_s)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda job: _fluidsynth(soundfont, *job), jobs.values()))
-        audio = {stem: sf.read(wav, dtype="float32", always_2d=True)[0] for stem, (_, wav) in jobs.items()}
-        length = min(len(a) for a in audio.values())
-        stems = {stem: audio[stem][:length] if stem in audio else None for stem in STEMS}
-        source_file = f"{BLUPI_DIR}/{path.name}"
-        mix = sum(a[:length] for a in audio.values())
-        read = partial(slice_audio, mix, MUSDB_SR)
-        game_sources.append(ClipSource(BLUPI, source_file, length / MUSDB_SR, read, True))
-        yield Song(
-            name=f"Planet Blupi - Music {path.stem[-3:]}",
-            package=BLUPI,
-            source_files=[source_file],
-            stems=stems,
-            stem_sources={stem: _describe_channels(groups[stem], programs) for stem in STEMS},
-            rendered=True,
-        )
+        duration = min(render_s, mido.MidiFile(path).length)
+        recordings.append(Recording(
+            package=BLUPI, genre="game", work=work_id("planetblupi", path.stem), title=path.stem,
+            source_files=[f"{BLUPI_DIR}/{path.name}"], licence=package_licence(root, BLUPI, path.name) or "GPL-3+",
+            duration_s=duration, sample_rate=MUSDB_SR, channels=2,
+            read=partial(rendered_mix, path, soundfont, render_s), rendered=True,
+        ))
+    return recordings
 
 
 def _channel_stats(midi: mido.MidiFile, seconds: float) -> tuple:

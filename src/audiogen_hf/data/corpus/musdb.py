@@ -1,53 +1,111 @@
-"""MUSDB18-HQ layout: excerpts where every stem plays, ``mixture`` = exact sum of the stems, train/test split."""
+"""MUSDB18-HQ layout: tracks whose stems all play, ``mixture`` = exact sum of the stems, split by work.
 
+Each track is one :class:`TrackJob`; its result (manifest entry, or why it was skipped) is kept in
+``musdb/.state/<name>.json`` once its folder is complete, so an interrupted build resumes where it stopped.
+"""
+
+import json
 import logging
-import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Optional
 
 import numpy as np
 import soundfile as sf
+from tqdm.auto import tqdm
 
 from .common import FRAME_S, MIN_ACTIVE, MUSDB_SR, PEAK, STEM_RMS, STEMS, active_frames, frame_rms, write_json
-from .sources import LICENCES, Song
+from .sources import ScanReport, Song
 
 logger = logging.getLogger(__name__)
 
 
-def export_songs(musdb_dir: Path, songs: Iterator[Song], limit: Optional[int], track_s: float) -> list:
-    """Write excerpts of ``songs`` to ``musdb_dir/train`` until ``limit`` tracks; return manifest entries."""
+@dataclass
+class TrackJob:
+    """One MUSDB track to write.
+
+    Args:
+        name (`str`): the track folder name (``Artist - Title``).
+        split (`str`): its work's split (``train``, ``valid`` or ``test``; ``valid`` tracks live in ``train``).
+        make_song (`Callable[[], Song]`): renders or reads the stems (only called if the track is not done yet).
+        track_s (`float`, *optional*): excerpt length; None keeps the whole song from its start.
+        allow_missing (`bool`): keep a rendered song lacking up to two parts (their stems are silent).
+        extra (`dict`): more fields for the manifest entry (the SoundFont of a render).
+    """
+
+    name: str
+    split: str
+    make_song: Callable
+    track_s: Optional[float]
+    allow_missing: bool = False
+    extra: Optional[dict] = None
+
+
+def export_tracks(musdb_dir: Path, jobs: list, limit: Optional[int], report: ScanReport) -> list:
+    """Write ``jobs`` (in order, until ``limit`` tracks are kept) under ``musdb_dir``; return the manifest entries."""
     tracks = []
-    for song in songs:
-        missing = [stem for stem in STEMS if song.stems[stem] is None]
-        if song.rendered and missing:
-            logger.info("Skipping %s: it has no %s part (in the rendered part).", song.name, " or ".join(missing))
+    state_dir = musdb_dir / ".state"
+    for job in tqdm(jobs, desc="MUSDB tracks", unit="track"):
+        state = state_dir / f"{job.name}.json"
+        subset = "test" if job.split == "test" else "train"
+        if state.is_file() and (("skipped" in json.loads(state.read_text()))
+                                or (musdb_dir / subset / job.name / "mixture.wav").is_file()):
+            result = json.loads(state.read_text())
+        else:
+            try:
+                song = job.make_song()
+            except (RuntimeError, OSError, sf.LibsndfileError) as exc:
+                report.skip("corrupt", "musdb", f"{job.name} ({exc})")
+                continue  # not recorded: retried on the next build
+            result = _export(musdb_dir / subset, song, job)
+            write_json(state, result)
+        if "skipped" in result:
+            logger.info("Skipping MUSDB track %s: %s", job.name, result["skipped"])
             continue
-        start = _find_window([s for s in song.stems.values() if s is not None], track_s)
-        if start is None:
-            logger.info("Skipping %s: no %.0f s window where every stem plays most of the time.", song.name, track_s)
-            continue
-        stems = _excerpt_stems(song, start, round(track_s * MUSDB_SR))
-        track_dir = musdb_dir / "train" / song.name
-        track_dir.mkdir(parents=True, exist_ok=True)
-        for stem, audio in stems.items():
-            sf.write(track_dir / f"{stem}.wav", audio, MUSDB_SR, subtype="PCM_16")
-        tracks.append({
-            "name": song.name,
-            "subset": "train",
-            "source_package": song.package,
-            "licence": LICENCES[song.package],
-            "source_files": song.source_files,
-            "start_s": start / MUSDB_SR,
-            "duration_s": track_s,
-            "sample_rate": MUSDB_SR,
-            "channels": 2,
-            "rendered": song.rendered,
-            "stems": song.stem_sources,
-        })
-        logger.info("MUSDB track %s: excerpt from %.1f s", song.name, start / MUSDB_SR)
+        tracks.append(result)
         if limit is not None and len(tracks) == limit:
             break
     return tracks
+
+
+def _export(subset_dir: Path, song: Song, job: TrackJob) -> dict:
+    missing = [stem for stem in STEMS if song.stems[stem] is None]
+    if song.rendered and missing and (not job.allow_missing or len(missing) > 2):
+        return {"skipped": f"it has no {' or '.join(missing)} part (in the rendered part)"}
+    present = [s for s in song.stems.values() if s is not None]
+    if job.track_s is None:
+        start, length = 0, min(len(s) for s in present)
+    else:
+        start, length = _find_window(present, job.track_s), round(job.track_s * MUSDB_SR)
+        if start is None:
+            return {"skipped": f"no {job.track_s:.0f} s window where every stem plays most of the time"}
+    stems = _excerpt_stems(song, start, length)
+    partial = subset_dir / f".partial-{job.name}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for stem, audio in stems.items():
+        sf.write(partial / f"{stem}.wav", audio, MUSDB_SR, subtype="PCM_16")
+    shutil.rmtree(subset_dir / job.name, ignore_errors=True)
+    partial.rename(subset_dir / job.name)
+    logger.info("MUSDB track %s: %.1f s from %.1f s", job.name, length / MUSDB_SR, start / MUSDB_SR)
+    return {
+        "name": job.name,
+        "subset": subset_dir.name,
+        "split": job.split,
+        "work": song.work,
+        "source_package": song.package,
+        "licence": song.licence,
+        "source_files": song.source_files,
+        "start_s": start / MUSDB_SR,
+        "duration_s": length / MUSDB_SR,
+        "sample_rate": MUSDB_SR,
+        "channels": 2,
+        "rendered": song.rendered,
+        **(job.extra or {}),
+        "stems": song.stem_sources,
+        "silent_stems": missing,
+    }
 
 
 def _find_window(stems: list, seconds: float) -> Optional[int]:
@@ -90,21 +148,16 @@ def _excerpt_stems(song: Song, start: int, length: int) -> dict:
 
 
 def finish_musdb(musdb_dir: Path, tracks: list) -> dict:
-    """Move each source's last track to ``test``, pick validation tracks, write the manifest.
-
-    Per source package the last track goes to ``test`` and, for sources with at least three
-    tracks, the second-to-last stays in ``train`` as a validation track.
-    """
-    validation = []
-    for package in dict.fromkeys(t["source_package"] for t in tracks):
-        group = [t for t in tracks if t["source_package"] == package]
-        group[-1]["subset"] = "test"
-        if len(group) >= 3:
-            validation.append(group[-2]["name"])
-    (musdb_dir / "test").mkdir(parents=True, exist_ok=True)
-    for track in tracks:
-        if track["subset"] == "test":
-            os.replace(musdb_dir / "train" / track["name"], musdb_dir / "test" / track["name"])
-    manifest = {"layout": "musdb18hq", "sample_rate": MUSDB_SR, "validation_tracks": validation, "tracks": tracks}
+    """Write the MUSDB manifest; tracks of ``valid`` works are the validation tracks."""
+    for subset in ("train", "test"):
+        (musdb_dir / subset).mkdir(parents=True, exist_ok=True)
+    validation = [t["name"] for t in tracks if t["split"] == "valid"]
+    manifest = {
+        "layout": "musdb18hq",
+        "sample_rate": MUSDB_SR,
+        "validation_tracks": validation,
+        "duration_s": {s: sum(t["duration_s"] for t in tracks if t["subset"] == s) for s in ("train", "test")},
+        "tracks": tracks,
+    }
     write_json(musdb_dir / "manifest.json", manifest)
     return manifest
