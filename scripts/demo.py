@@ -41,12 +41,14 @@ class DemoArguments:
 
 
 def converter(name: str) -> SpectrogramConverter:
-    return SpectrogramConverter.from_config(SpectrogramConverter.load_config(str(CONFIGS / "spectrogram" / f"{name}.json")))
+    path = CONFIGS / "spectrogram" / f"{name}.json"
+    return SpectrogramConverter.from_config(SpectrogramConverter.load_config(str(path)))
 
 
 def musdb_report(root: Path, output_dir: Path) -> dict:
     mel = converter("musdb_mel")
-    tracks = load_musdb(root, subsets=["train", "test"], stems=["mixture", "other"], sample_rate=mel.config.sample_rate)
+    tracks = load_musdb(root, subsets=["train", "test"], stems=["mixture", "other"],
+                        sample_rate=mel.config.sample_rate)
     print(f"\nMUSDB18-HQ layout at {root}: {len(tracks)} tracks (decoded at {mel.config.sample_rate} Hz)")
     rows = []
     for row in tracks:
@@ -76,7 +78,8 @@ def gtzan_report(root: Path, output_dir: Path) -> dict:
         print(f"  {genre:12s} {counts[genre]} clips")
     stft = converter("gtzan_stft")
     first = {genre: clips["label"].index(genres.index(genre)) for genre in genres}
-    specs = [stft.audio_to_spectrogram(clips[i]["audio"].get_all_samples().data[0]).spectrogram for i in first.values()]
+    specs = [stft.audio_to_spectrogram(clips[i]["audio"].get_all_samples().data[0]).spectrogram
+             for i in first.values()]
     picture = save_spectrogram_image(
         output_dir / "gtzan_stft.png", specs, stft.config.sample_rate, stft.config.hop_length, ylabel="STFT bin",
         titles=[f"{clips[i]['file']}: log-STFT (n_fft 512), min-max normalised" for i in first.values()],
@@ -189,7 +192,8 @@ def main() -> None:
     (args,) = HfArgumentParser(DemoArguments).parse_args_into_dataclasses()
     corpus, output_dir = Path(args.corpus_dir), Path(args.output_dir)
     torch.manual_seed(0)
-    summary = {"musdb": musdb_report(corpus / "musdb", output_dir), "gtzan": gtzan_report(corpus / "gtzan", output_dir),
+    summary = {"musdb": musdb_report(corpus / "musdb", output_dir),
+               "gtzan": gtzan_report(corpus / "gtzan", output_dir),
                "jam": jam_report(corpus / "musdb", output_dir)}
     summary["spectrogram_autoencoder"] = autoencoder_report(
         "spectrogram_autoencoder", corpus / "gtzan", held_out_gtzan_clip(corpus / "gtzan", "metal"), output_dir)

@@ -9,6 +9,19 @@ import torch
 from audiogen_hf.audio import load_audio
 
 REPO = Path(__file__).resolve().parents[1]
+CORPUS_FIXTURES = {"corpus_dir", "musdb_root", "gtzan_root", "real_track", "music"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "corpus: needs the offline real-music corpus (built on first use if missing); "
+                            "`pytest -m 'not corpus'` runs the fast tier alone")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses a corpus fixture (directly or through another fixture) is a ``corpus`` test, marked or not."""
+    for item in items:
+        if CORPUS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.corpus)
 
 
 @pytest.fixture(scope="session")

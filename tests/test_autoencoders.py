@@ -4,10 +4,12 @@ import json
 import math
 import subprocess
 import sys
+import unittest
 
 import pytest
 import torch
 from accelerate import Accelerator
+from test_modeling_common import ModelTesterMixin
 from torch.utils.data import DataLoader
 from transformers import AutoModel
 
@@ -136,7 +138,8 @@ def test_variational_sampling_is_seeded_and_kl_warms_up(model_class, config, tmp
     for _ in range(5):
         out = model(x, labels=x)
         terms.append(float((out.loss - out.reconstruction_loss).detach() / out.kl_loss.detach()))
-    assert terms == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-4)  # the KL weight rises over kl_warmup_steps batches
+    # the KL weight rises over kl_warmup_steps batches
+    assert terms == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-4)
     model.save_pretrained(tmp_path)
     assert int(model_class.from_pretrained(tmp_path).kl_steps) == 5  # the warm-up survives save/load
     bins = model.spectrogram_shape[0]
@@ -195,3 +198,37 @@ def test_sound_generator_script(trained, corpus_dir, tmp_path):
             assert (tmp_path / f"clip_{index}{suffix}").is_file()
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert len(report) == 2 and all("pesq_wb" in row for row in report.values())
+
+
+class SpectrogramAutoencoderModelTest(ModelTesterMixin, unittest.TestCase):
+    model_class = SpectrogramAutoencoderModel
+    variational = False
+
+    def get_config(self):
+        return SpectrogramAutoencoderConfig(num_bins=33, num_frames=20, channels=[4, 8], latent_dim=6,
+                                            variational=self.variational)
+
+    def prepare_inputs(self, batch_size=2):
+        spectrograms = torch.rand(batch_size, 33, 20, generator=torch.Generator().manual_seed(0))
+        return {"input_spectrograms": spectrograms, "labels": spectrograms}
+
+
+class SpectrogramVariationalAutoencoderModelTest(SpectrogramAutoencoderModelTest):
+    variational = True
+
+
+class MelAutoencoderModelTest(ModelTesterMixin, unittest.TestCase):
+    model_class = MelAutoencoderModel
+    variational = False
+
+    def get_config(self):
+        return MelAutoencoderConfig(n_mels=16, num_frames=20, hidden_channels=8, latent_channels=4, num_downsamples=2,
+                                    dropout=0.1, variational=self.variational, kl_warmup_steps=0)
+
+    def prepare_inputs(self, batch_size=2):
+        mels = torch.rand(batch_size, 16, 20, generator=torch.Generator().manual_seed(0))
+        return {"input_spectrograms": mels, "labels": mels}
+
+
+class MelVariationalAutoencoderModelTest(MelAutoencoderModelTest):
+    variational = True

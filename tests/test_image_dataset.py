@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_models import save_tiny_clap
 
 from audiogen_hf.audio import load_audio, save_audio
 from audiogen_hf.audio.spectrogram_images import images_to_audio
 from audiogen_hf.data.image_dataset import load_image_dataset, spectrogram_image_of
 from audiogen_hf.evaluation.image_compare import snr_db
-from tiny_models import save_tiny_clap
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 

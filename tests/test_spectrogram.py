@@ -49,7 +49,8 @@ def test_mel_matches_librosa(music):
 
 
 def test_mel_griffin_lim_restores_the_mel(music):
-    converter = SpectrogramConverter(n_fft=1024, hop_length=256, n_mels=80, normalization="fixed", norm_range=(-80, 20))
+    converter = SpectrogramConverter(n_fft=1024, hop_length=256, n_mels=80, normalization="fixed",
+                                     norm_range=(-80, 20))
     mono = music[0, :22050 * 2]
     spec = converter.audio_to_spectrogram(mono).spectrogram
     audio = converter.spectrogram_to_audio(spec, length=mono.shape[-1])
@@ -68,7 +69,8 @@ def test_batch_equals_single(music):
 
 
 def test_save_and_load_config(tmp_path, music):
-    converter = SpectrogramConverter(sample_rate=16000, n_fft=1024, hop_length=256, n_mels=64, normalization="per_clip")
+    converter = SpectrogramConverter(sample_rate=16000, n_fft=1024, hop_length=256, n_mels=64,
+                                     normalization="per_clip")
     converter.save_pretrained(tmp_path / "spectrogram")
     assert (tmp_path / "spectrogram" / "spectrogram_config.json").is_file()
     loaded = SpectrogramConverter.from_pretrained(tmp_path / "spectrogram")

@@ -97,7 +97,8 @@ def bench_griffin_lim(clips: torch.Tensor, repeats: int) -> None:
         t_librosa, t_32 = first["librosa"], first["ours"]
         iters = int(32 * t_librosa / t_32 * 0.9)  # 10 % margin for timing noise
         t_budget = best_times({"ours": lambda: ours(iters)}, max(1, repeats // 2))["ours"]
-        row = (t_librosa, spectral_convergence_db(array, theirs()), t_32, spectral_convergence_db(array, ours(32).numpy()),
+        row = (t_librosa, spectral_convergence_db(array, theirs()), t_32,
+               spectral_convergence_db(array, ours(32).numpy()),
                iters, t_budget, spectral_convergence_db(array, ours(iters).numpy()))
         results.append(row)
         over = "  (over librosa's time)" if row[5] > row[0] else ""

@@ -2,8 +2,8 @@
 
 Every function takes ``spec`` ``[..., bins, frames]`` (non-negative magnitudes) and returns ``[..., frames]``.
 Bins are rfft bins (``n_fft // 2 + 1``, frequencies from ``sample_rate``) unless ``frequencies`` gives each bin's
-frequency in Hz, e.g. ``mel_frequencies`` for mel spectrograms. Centroid, bandwidth and flatness follow librosa's definitions; silent frames
-stay finite (centroid, bandwidth and entropy 0; flatness 1, as in librosa).
+frequency in Hz, e.g. ``mel_frequencies`` for mel spectrograms. Centroid, bandwidth and flatness follow librosa's
+definitions; silent frames stay finite (centroid, bandwidth and entropy 0; flatness 1, as in librosa).
 """
 
 from __future__ import annotations

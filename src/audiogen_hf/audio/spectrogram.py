@@ -132,7 +132,8 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
 
     # ------------------------------------------------------------------ STFT
     def stft(self, audio: torch.Tensor) -> torch.Tensor:
-        """Centred STFT (zero padding, like librosa >= 0.10): ``[..., samples]`` -> complex ``[..., frames, freqs]``."""
+        """Centred STFT (zero padding, like librosa >= 0.10): ``[..., samples]`` -> complex
+        ``[..., frames, freqs]``."""
         n_fft, hop = self.config.n_fft, self.config.hop_length
         audio = _check_audio(audio, n_fft)
         # Framing + rfft beats torch.stft on CPU and keeps frames last-but-one, the layout the mel step wants.

@@ -145,8 +145,9 @@ def cache_spectrograms(
     num_proc: Optional[int] = None,
     **map_kwargs,
 ) -> Dataset:
-    """Add ``output_column`` ``[channels, bins, frames]`` float32 (and ``<output_column>_stats`` ``[channels, 2, 1, 1]``
-    min/max for ``per_clip`` normalisation, to pass back to ``converter.spectrogram_to_audio``) to windowed clips.
+    """Add ``output_column`` ``[channels, bins, frames]`` float32 (and ``<output_column>_stats``
+    ``[channels, 2, 1, 1]`` min/max for ``per_clip`` normalisation, to pass back to
+    ``converter.spectrogram_to_audio``) to windowed clips.
 
     The clips' ``sampling_rate`` must equal ``converter.config.sample_rate``.
     """
@@ -154,7 +155,8 @@ def cache_spectrograms(
         raise ValueError(f"no column {audio_column!r} in {clips.column_names}")
     rates = set(clips.unique("sampling_rate")) if "sampling_rate" in clips.column_names else set()
     if rates and rates != {converter.config.sample_rate}:
-        raise ValueError(f"clips are at {sorted(rates)} Hz but the converter expects {converter.config.sample_rate} Hz; "
+        raise ValueError(f"clips are at {sorted(rates)} Hz but the converter expects "
+                         f"{converter.config.sample_rate} Hz; "
                          "window them with sample_rate=converter.config.sample_rate")
     channels, samples = clips.features[audio_column].shape
     bins, frames = converter.num_bins, converter.num_frames(samples)

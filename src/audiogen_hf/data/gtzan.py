@@ -100,7 +100,8 @@ def load_gtzan(
 
 
 def _split_files(root: Path, split: str) -> list[str]:
-    """The split's file names: the folder's own ``manifest.json`` ``splits`` if present, else the fault-filtered one."""
+    """The split's file names: the folder's own ``manifest.json`` ``splits`` if present, else the fault-filtered
+    one."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     manifest = root / "manifest.json"

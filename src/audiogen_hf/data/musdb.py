@@ -37,7 +37,8 @@ def official_validation_tracks() -> list[str]:
 
 
 def validation_tracks(root: Union[str, Path]) -> list[str]:
-    """A corpus built by ``build_corpus`` names its own validation tracks in ``manifest.json``; else the official 14."""
+    """A corpus built by ``build_corpus`` names its own validation tracks in ``manifest.json``; else the official
+    14."""
     manifest = Path(root) / "manifest.json"
     if manifest.is_file():
         names = json.loads(manifest.read_text(encoding="utf-8")).get("validation_tracks")

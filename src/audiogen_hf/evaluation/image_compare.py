@@ -13,8 +13,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import torch
 
-from . import metrics
 from ..audio.spectrogram_images import MAX_16BIT, SpectrogramImage, _gather, images_to_audio
+from . import metrics
 
 ImageSet = Union[str, Path, Sequence[Union[str, Path, SpectrogramImage]]]
 DIFFERENCE_GAIN = 50.0
@@ -55,7 +55,8 @@ class ImageComparison:
         lines += [f"{row['channel']:7d} {row['slice']:5d}   {row['psnr']:8.2f}" for row in self.slices]
         lines.append(f"average PSNR {self.average_psnr:.2f} dB over {len(self.slices)} slices")
         if self.snr_db is not None:
-            lines.append(f"audio: SNR {self.snr_db:.2f} dB, spectral convergence {self.spectral_convergence_db:.2f} dB")
+            lines.append(f"audio: SNR {self.snr_db:.2f} dB, "
+                         f"spectral convergence {self.spectral_convergence_db:.2f} dB")
         return "\n".join(lines)
 
 

@@ -40,7 +40,8 @@ class AutoencoderOutput(ModelOutput):
 class GaussianLatentMixin:
     """The forward pass and optional Gaussian latent of the spectrogram autoencoders. For a ``PreTrainedModel`` with
     ``encode``, ``decode``, ``_check`` and ``reconstruction_loss``, whose config has ``variational``, ``kl_weight``
-    and ``kl_warmup_steps``, and which registers a persistent ``kl_steps`` buffer (training batches seen, saved with the weights like BatchNorm's
+    and ``kl_warmup_steps``, and which registers a persistent ``kl_steps`` buffer (training batches seen, saved
+    with the weights like BatchNorm's
     ``num_batches_tracked``, so a resumed run continues the warm-up where it stopped)."""
 
     def _posterior(self, parameters: torch.Tensor) -> AutoencoderEncoderOutput:

@@ -14,8 +14,12 @@ from ..data.clips import cache_spectrograms, window_clips
 from ..data.gtzan import load_gtzan
 from ..data.musdb import load_musdb
 from ..evaluation import metrics, save_spectrogram_image
-from ..models import MelAutoencoderConfig, MelAutoencoderModel, SpectrogramAutoencoderConfig, \
-    SpectrogramAutoencoderModel
+from ..models import (
+    MelAutoencoderConfig,
+    MelAutoencoderModel,
+    SpectrogramAutoencoderConfig,
+    SpectrogramAutoencoderModel,
+)
 from ..pipelines import AudioAutoencoderPipeline
 
 
@@ -77,7 +81,8 @@ class AutoencoderObjective:
         """``spectrogram`` ``[1, bins, num_frames]`` (+ ``spectrogram_stats``, and the ``audio`` if asked) per clip."""
         windows = window_clips(self.sources(split), self.clip_seconds, self.args.sample_rate, channels=1,
                                audio_columns=[self.audio_column], num_proc=self.args.num_proc)
-        cached = cache_spectrograms(windows, self.converter, audio_column=self.audio_column, num_proc=self.args.num_proc)
+        cached = cache_spectrograms(windows, self.converter, audio_column=self.audio_column,
+                                    num_proc=self.args.num_proc)
         columns = [c for c in cached.column_names if c.startswith("spectrogram")]
         return cached.select_columns(columns + ([self.audio_column] if keep_audio else [])).with_format("torch")
 

@@ -110,7 +110,7 @@ class MelLSTMObjective:
             "title": "Jam Assistant: mel-continuation LSTM",
             "description": (f"Predicts the next {a.mel_bins}-band mel frame of music at {a.sample_rate} Hz "
                             f"(n_fft {a.n_fft}, hop {a.hop_length}); load with `AutoModel.from_pretrained` after "
-                            "`import audiogen_hf`, or the whole `MelContinuationPipeline` from `../pipeline`."),
+                            "`import audiogen_hf.models`, or the whole `MelContinuationPipeline` from `../pipeline`."),
             "data": f"MUSDB mixtures from `{a.musdb_root}` (train split), {a.clip_seconds} s windows.",
             "datasets": ["musdb18"],
         }

@@ -35,7 +35,8 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
     (no seams from separate inversions).
     """
 
-    def __init__(self, model: Union[SpectrogramAutoencoderModel, MelAutoencoderModel], converter: SpectrogramConverter):
+    def __init__(self, model: Union[SpectrogramAutoencoderModel, MelAutoencoderModel],
+                 converter: SpectrogramConverter):
         super().__init__()
         bins, _ = model.spectrogram_shape
         c = converter.config
