@@ -149,9 +149,8 @@ def build_corpus(args: CorpusArguments) -> dict:
 
     report = ScanReport()
     roots, unavailable = {}, {}
+    check_not_held_out((BLUPI, *preset.packages))
     for name in dict.fromkeys((BLUPI, *preset.packages)):
-        if name in HELD_OUT_PACKAGES:
-            raise ValueError(f"{name} is held out for independent evaluation and must not be read.")
         try:
             roots[name] = fetch_debian_package(name, args.cache_dir)
         except RuntimeError as exc:
@@ -222,6 +221,13 @@ def build_corpus(args: CorpusArguments) -> dict:
                 len(gtzan["clips"]), len(gtzan["genres"]), len(music["tracks"]), hours,
                 sum(len(v) for v in report.skipped.values()))
     return {"manifest": manifest, "musdb": musdb, "gtzan": gtzan, "music": music}
+
+
+def check_not_held_out(names) -> None:
+    """Raise if ``names`` include a package kept aside for independent evaluation (:data:`HELD_OUT_PACKAGES`)."""
+    held = sorted(set(names) & set(HELD_OUT_PACKAGES))
+    if held:
+        raise ValueError(f"{', '.join(held)} is held out for independent evaluation and must not be read.")
 
 
 def _render(path: Path, soundfont: str, render_s: float, work: str, keep_mix: bool):
