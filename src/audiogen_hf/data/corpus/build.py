@@ -16,9 +16,9 @@ fingerprint and by work (another version of the same piece).
 
 Sizes (``PRESETS``): ``small`` (tests, demo; under a minute) renders the first 60 s of the MIDI songs with TimGM6mb
 and keeps 6 MIDI + 2 real MUSDB tracks of 20 s, 3 clips in each of 3 genres and 4 music excerpts of 20 s;
-``full`` reads every package of the catalogue: all MIDI songs x 2 SoundFonts (30 s excerpts, a missing part
-allowed as a silent stem), the 4 Muldjord songs whole, up to 100 clips in each of 7 genres and every
-recording (up to its first 10 minutes) in ``music/``.
+``full`` reads every package of the catalogue: all MIDI songs x 2 SoundFonts (30 s excerpts, or 20 / 10 s where
+no 30 s window has every stem playing; a missing part allowed as a silent stem), the 4 Muldjord songs whole, up to
+100 clips in each of 7 genres and every recording (up to its first 10 minutes) in ``music/``: about 14 hours.
 
 Resuming: every output file is written atomically and skipped when present; ``manifest.json`` is written last
 and marks a complete corpus. Files that cannot be read are skipped and counted in the manifest.
@@ -80,6 +80,7 @@ class _Preset:
     music_start_s: float
     music_max_s: Optional[float]
     allow_missing_stems: bool
+    shorter_midi_s: tuple  # shorter MIDI excerpts tried when no midi_track_s window has every stem playing
     rendered_game_genre: bool  # GTZAN "game" from the MIDI renders (else from planetblupi-music-ogg)
 
 
@@ -87,15 +88,16 @@ PRESETS = {
     "small": _Preset(
         midi_tracks=6, real_tracks=2, midi_track_s=20.0, real_track_s=20.0, render_s=60.0, clips_per_genre=3,
         soundfonts=("TimGM6mb",), packages=(FOF, SINGULARITY), required=(BLUPI, FOF, SINGULARITY),
-        music_per_package=2, music_start_s=10.0, music_max_s=20.0, allow_missing_stems=False,
+        music_per_package=2, music_start_s=10.0, music_max_s=20.0, allow_missing_stems=False, shorter_midi_s=(),
         rendered_game_genre=True,
     ),
     # The game songs hand the melody from instrument to instrument, so windows where all four
-    # rendered stems play are short: 30 s excerpts (60 s would keep ~3 of the 10 songs).
+    # rendered stems play are short: 30 s excerpts (60 s would keep ~3 of the 10 songs), shorter where needed.
     "full": _Preset(
         midi_tracks=None, real_tracks=None, midi_track_s=30.0, real_track_s=None, render_s=180.0,
         clips_per_genre=100, soundfonts=("FluidR3_GM", "TimGM6mb"), packages=tuple(CATALOGUE), required=(BLUPI,),
         music_per_package=None, music_start_s=0.0, music_max_s=600.0, allow_missing_stems=True,
+        shorter_midi_s=(20.0, 10.0),
         rendered_game_genre=False,
     ),
 }
@@ -192,7 +194,7 @@ def build_corpus(args: CorpusArguments) -> dict:
                 name=f"Planet Blupi - Music {path.stem[-3:]}{suffix}", split=splits[work],
                 make_song=partial(_render, path, font, preset.render_s, work,
                                   preset.rendered_game_genre and font == main_font),
-                track_s=preset.midi_track_s, allow_missing=preset.allow_missing_stems,
+                track_s=preset.midi_track_s, allow_missing=preset.allow_missing_stems, shorter_s=preset.shorter_midi_s,
                 extra={"soundfont": Path(font).name},
             ))
     tracks = export_tracks(out / "musdb", midi_jobs, preset.midi_tracks, report)

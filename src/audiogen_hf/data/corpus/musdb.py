@@ -1,7 +1,8 @@
 """MUSDB18-HQ layout: tracks whose stems all play, ``mixture`` = exact sum of the stems, split by work.
 
-Each track is one :class:`TrackJob`; its result (manifest entry, or why it was skipped) is kept in
-``musdb/.state/<name>.json`` once its folder is complete, so an interrupted build resumes where it stopped.
+Each track is one :class:`TrackJob`; its result (manifest entry, or why it was skipped) and the rules it was made
+with are kept in ``musdb/.state/<name>.json`` once its folder is complete, so an interrupted build resumes where it
+stopped (and a track made under other rules is redone).
 """
 
 import json
@@ -31,6 +32,8 @@ class TrackJob:
         make_song (`Callable[[], Song]`): renders or reads the stems (only called if the track is not done yet).
         track_s (`float`, *optional*): excerpt length; None keeps the whole song from its start.
         allow_missing (`bool`): keep a rendered song lacking up to two parts (their stems are silent).
+        shorter_s (`tuple`): shorter excerpt lengths tried, in order, when no ``track_s`` window has every stem
+            playing (songs that hand the melody from instrument to instrument).
         extra (`dict`): more fields for the manifest entry (the SoundFont of a render).
     """
 
@@ -39,6 +42,7 @@ class TrackJob:
     make_song: Callable
     track_s: Optional[float]
     allow_missing: bool = False
+    shorter_s: tuple = ()
     extra: Optional[dict] = None
 
 
@@ -49,9 +53,12 @@ def export_tracks(musdb_dir: Path, jobs: list, limit: Optional[int], report: Sca
     for job in tqdm(jobs, desc="MUSDB tracks", unit="track"):
         state = state_dir / f"{job.name}.json"
         subset = "test" if job.split == "test" else "train"
-        if state.is_file() and (("skipped" in json.loads(state.read_text()))
-                                or (musdb_dir / subset / job.name / "mixture.wav").is_file()):
-            result = json.loads(state.read_text())
+        rules = {"track_s": job.track_s, "shorter_s": list(job.shorter_s), "allow_missing": job.allow_missing,
+                 "split": job.split}
+        saved = json.loads(state.read_text()) if state.is_file() else {}
+        if saved.get("rules") == rules and ("skipped" in saved["result"]
+                                            or (musdb_dir / subset / job.name / "mixture.wav").is_file()):
+            result = saved["result"]
         else:
             try:
                 song = job.make_song()
@@ -59,7 +66,7 @@ def export_tracks(musdb_dir: Path, jobs: list, limit: Optional[int], report: Sca
                 report.skip("corrupt", "musdb", f"{job.name} ({exc})")
                 continue  # not recorded: retried on the next build
             result = _export(musdb_dir / subset, song, job)
-            write_json(state, result)
+            write_json(state, {"rules": rules, "result": result})
         if "skipped" in result:
             logger.info("Skipping MUSDB track %s: %s", job.name, result["skipped"])
             continue
@@ -77,9 +84,12 @@ def _export(subset_dir: Path, song: Song, job: TrackJob) -> dict:
     if job.track_s is None:
         start, length = 0, min(len(s) for s in present)
     else:
-        start, length = _find_window(present, job.track_s), round(job.track_s * MUSDB_SR)
-        if start is None:
-            return {"skipped": f"no {job.track_s:.0f} s window where every stem plays most of the time"}
+        for seconds in (job.track_s, *job.shorter_s):
+            start, length = _find_window(present, seconds), round(seconds * MUSDB_SR)
+            if start is not None:
+                break
+        else:
+            return {"skipped": f"no {seconds:.0f} s window where every stem plays most of the time"}
     stems = _excerpt_stems(song, start, length)
     partial = subset_dir / f".partial-{job.name}"
     shutil.rmtree(partial, ignore_errors=True)

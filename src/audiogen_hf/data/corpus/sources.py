@@ -284,10 +284,11 @@ def deduplicate(recordings: list, report: ScanReport) -> list:
             report.skip("corrupt", recording.package, f"{name} ({exc})")
             continue
         if digest in seen_audio:
-            report.skip(f"duplicate audio of {seen_audio[digest]}", recording.package, name)
+            report.skip("duplicate audio", recording.package, f"{name} (same audio as {seen_audio[digest]})")
             continue
         if recording.work in seen_work:
-            report.skip(f"another version of {seen_work[recording.work]}", recording.package, name)
+            same = f"{name} (same work as {seen_work[recording.work]})"
+            report.skip("another version of a work", recording.package, same)
             continue
         seen_audio[digest] = seen_work[recording.work] = f"{recording.package}: {name}"
         kept.append(recording)
