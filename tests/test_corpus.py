@@ -215,6 +215,21 @@ def test_musdb_export_resumes_from_its_state_and_counts_failures(tmp_path, real_
     assert again == first and len(calls) == 1  # the finished track was not rebuilt
 
 
+def test_musdb_excerpt_falls_back_to_a_shorter_window(tmp_path, real_track):
+    stems = {s: sf.read(real_track / f"{s}.wav", dtype="float32", always_2d=True)[0] for s in ("drums", "other")}
+    seconds = len(stems["drums"]) / 44100
+
+    def make_song():
+        return Song("Real - Song", "fretsonfire-songs-muldjord", "muldjord/song", ["song.ogg"],
+                    {"drums": stems["drums"], "bass": None, "other": stems["other"], "vocals": None}, {}, False, "x")
+
+    too_long = TrackJob("Real - Song", "train", make_song, seconds + 5)
+    assert export_tracks(tmp_path / "a", [too_long], None, ScanReport()) == []
+    fallback = TrackJob("Real - Song", "train", make_song, seconds + 5, shorter_s=(seconds + 2, 8.0))
+    (track,) = export_tracks(tmp_path / "b", [fallback], None, ScanReport())
+    assert track["duration_s"] == 8.0 and sf.info(tmp_path / "b/train/Real - Song/mixture.wav").duration == 8.0
+
+
 @pytest.mark.corpus
 def test_fetch_debian_package_reuses_the_extracted_package(tmp_path):
     cache = Path("~/.cache/audiogen_hf/debs").expanduser()

@@ -1,8 +1,9 @@
 """Offline real-music corpus built from Debian packages (see :mod:`.build` for the layouts and sizes).
 
-One module per job: :mod:`.debian` fetches packages, :mod:`.sources` knows what is in them, :mod:`.midi`
-renders General MIDI songs to stems, :mod:`.musdb` and :mod:`.gtzan` write the two layouts, :mod:`.build`
-ties them together behind :func:`build_corpus`.
+One module per job: :mod:`.debian` fetches packages (:func:`fetch_debian_package`, public for other data
+builders), :mod:`.sources` knows what is in them (catalogue, licences, genres, works and splits, dedup),
+:mod:`.midi` renders General MIDI songs to stems, :mod:`.musdb`, :mod:`.gtzan` and :mod:`.music` write the three
+layouts, :mod:`.build` ties them together behind :func:`build_corpus`.
 """
 
 from .build import PRESETS, CorpusArguments, build_corpus

@@ -266,7 +266,7 @@ def _fof_recordings(package: MusicPackage, root: Path, report: ScanReport) -> li
     return recordings
 
 
-def audio_fingerprint(recording: Recording, seconds: float = 30.0) -> str:
+def audio_fingerprint(recording: Recording, seconds: float = 10.0) -> str:
     """SHA-1 of the first ``seconds`` of decoded audio, 16-bit mono: equal for the same audio in another file."""
     audio, _ = recording.read(0.0, seconds)
     mono = np.round(np.asarray(audio, np.float64).mean(axis=1) * 32767).astype(np.int16)
