@@ -28,6 +28,12 @@ _LAZY_IMPORTS = {
     "SpectrogramAutoencoderModel": "models.spectrogram_autoencoder",
     "MelAutoencoderConfig": "models.mel_autoencoder",
     "MelAutoencoderModel": "models.mel_autoencoder",
+    "HierarchicalCodecConfig": "models.hierarchical_codec",
+    "HierarchicalCodecModel": "models.hierarchical_codec",
+    "HierarchicalCodecFeatureExtractor": "models.hierarchical_codec",
+    "HierarchicalCodecOutput": "models.hierarchical_codec",
+    "HierarchicalCodecEncoderOutput": "models.hierarchical_codec",
+    "HierarchicalCodecDecoderOutput": "models.hierarchical_codec",
     "AutoencoderEncoderOutput": "models",
     "AutoencoderOutput": "models",
     # pipelines (one folder each)

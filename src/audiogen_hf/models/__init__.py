@@ -1,6 +1,14 @@
 """Models, one folder each (configuration + modeling), registered with the transformers Auto classes on import."""
 
 from .autoencoding import AutoencoderEncoderOutput, AutoencoderOutput
+from .hierarchical_codec import (
+    HierarchicalCodecConfig,
+    HierarchicalCodecDecoderOutput,
+    HierarchicalCodecEncoderOutput,
+    HierarchicalCodecFeatureExtractor,
+    HierarchicalCodecModel,
+    HierarchicalCodecOutput,
+)
 from .mel_autoencoder import MelAutoencoderConfig, MelAutoencoderModel
 from .mel_lstm import MelLSTMConfig, MelLSTMModel, MelLSTMOutput
 from .spectrogram_autoencoder import SpectrogramAutoencoderConfig, SpectrogramAutoencoderModel
