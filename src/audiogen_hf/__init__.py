@@ -41,6 +41,8 @@ _LAZY_IMPORTS = {
     "MelContinuationPipelineOutput": "pipelines.mel_continuation",
     "AudioAutoencoderPipeline": "pipelines.audio_autoencoder",
     "AudioAutoencoderPipelineOutput": "pipelines.audio_autoencoder",
+    "AudioCodecPipeline": "pipelines.audio_codec",
+    "AudioCodecPipelineOutput": "pipelines.audio_codec",
 }
 
 __all__ = ["__version__", *_LAZY_IMPORTS]
