@@ -224,6 +224,9 @@ def test_ema_codebooks_change_only_in_training_mode():
     assert not torch.equal(after[embed], initialised[embed])
     assert not torch.equal(after["quantizers.0.quantizers.0.cluster_size"],
                            initialised["quantizers.0.quantizers.0.cluster_size"])
+    with torch.no_grad():
+        model(x, update_codebooks=False)  # e.g. a GAN's discriminator step
+    assert all(torch.equal(after[k], v) for k, v in _codebook_state(model).items())
 
 
 def test_dead_codes_restart_from_the_batch():

@@ -542,9 +542,11 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
         return [c.long().to(self.device) for c in codes]
 
     # ----------------------------------------------------------------------------------------------- core
-    def _quantize(self, latents: list[torch.Tensor], used: torch.Tensor, valid: list[torch.Tensor]):
+    def _quantize(self, latents: list[torch.Tensor], used: torch.Tensor, valid: list[torch.Tensor],
+                  update_codebooks: Optional[bool] = None):
         """Coarse to fine: each level quantises its latents minus the prediction from the decoded coarser level."""
-        update = self.training and self.config.codebook_update == "ema" or (self.training and not all(
+        allowed = self.training if update_codebooks is None else bool(update_codebooks)
+        update = allowed and (self.config.codebook_update == "ema" or not all(
             bool(q.initialized) for level in self.quantizers for q in level.quantizers))
         levels = len(latents)
         decoded, codes = [None] * levels, [None] * levels
@@ -589,10 +591,11 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
             used = torch.where(drop, torch.randint(1, num_quantizers + 1, (batch,), device=self.device), used)
         return used
 
-    def _encode_padded(self, x: torch.Tensor, padding_mask: Optional[torch.Tensor], num_quantizers: int):
+    def _encode_padded(self, x: torch.Tensor, padding_mask: Optional[torch.Tensor], num_quantizers: int,
+                       update_codebooks: Optional[bool] = None):
         latents = self.encoder(x)
         valid = self._frame_masks(padding_mask, x.shape[0], x.shape[-1])
-        return self._quantize(latents, self._used(x.shape[0], num_quantizers), valid)
+        return self._quantize(latents, self._used(x.shape[0], num_quantizers), valid, update_codebooks)
 
     # ----------------------------------------------------------------------------------------------- public API
     def encode(
@@ -813,16 +816,18 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
         padding_mask: Optional[torch.Tensor] = None,
         num_quantizers: Optional[int] = None,
         return_dict: Optional[bool] = None,
+        update_codebooks: Optional[bool] = None,
     ) -> Union[tuple, HierarchicalCodecOutput]:
         """Encode, quantise and decode ``input_values`` ``[batch, audio_channels, samples]`` in one pass (no
         chunking); returns the reconstruction (the input's length), the codes and the losses. In training mode the
-        EMA codebooks update and quantizer dropout picks fewer quantizers for some items."""
+        EMA codebooks update and quantizer dropout picks fewer quantizers for some items; ``update_codebooks=False``
+        keeps the codebooks as they are (e.g. a GAN's discriminator step re-running the generator)."""
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         num_quantizers = self._check_quantizers(num_quantizers)
         self._check_audio(input_values, padding_mask)
         length = input_values.shape[-1]
         x, mask = self._pad(input_values, padding_mask)
-        decoded, codes, commitment, codebook = self._encode_padded(x, mask, num_quantizers)
+        decoded, codes, commitment, codebook = self._encode_padded(x, mask, num_quantizers, update_codebooks)
         audio = self._decode_latents(decoded)[..., :length]
         target = x[..., :length]
         if mask is None:
