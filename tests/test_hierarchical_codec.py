@@ -359,3 +359,16 @@ def test_feature_extractor_output_encodes_like_the_clips(music):
     frames = alone[0].shape[-1] - margin
     assert frames > 100
     assert torch.equal(codes[0][1, :, :frames], alone[0][0, :, :frames])
+
+
+@pytest.mark.parametrize("length", [8192, 16384, 32768])
+def test_default_codec_at_the_seeds_lengths(length):
+    torch.manual_seed(0)
+    model = HierarchicalCodecModel(HierarchicalCodecConfig()).eval()
+    x = noise(1, length, seed=length)
+    with torch.no_grad():
+        codes = model.encode(x).audio_codes
+        audio = model.decode(codes, length=length).audio_values
+    coarse = -(-length // 1600)
+    assert [c.shape[-1] for c in codes] == [4 * coarse, 2 * coarse, coarse]
+    assert audio.shape == (1, 2, length) and torch.isfinite(audio).all()
