@@ -1,4 +1,5 @@
 """Audio pipelines in diffusers style, one folder each."""
 
 from .audio_autoencoder import AudioAutoencoderPipeline, AudioAutoencoderPipelineOutput
+from .audio_codec import AudioCodecPipeline, AudioCodecPipelineOutput
 from .mel_continuation import MelContinuationPipeline, MelContinuationPipelineOutput
