@@ -3,4 +3,5 @@
 from .autoencoding import AutoencoderEncoderOutput, AutoencoderOutput
 from .mel_autoencoder import MelAutoencoderConfig, MelAutoencoderModel
 from .mel_lstm import MelLSTMConfig, MelLSTMModel, MelLSTMOutput
+from .simple_unet import SimpleUNetModel
 from .spectrogram_autoencoder import SpectrogramAutoencoderConfig, SpectrogramAutoencoderModel
