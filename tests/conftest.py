@@ -23,6 +23,18 @@ def corpus_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def fashion_mnist_root() -> Path:
+    """Fashion-MNIST's IDX files: the corpus's ``fashion_mnist/`` (``make corpus`` puts them there), else fetched once
+    from the Debian package into ``~/.cache/audiogen_hf/fashion_mnist``."""
+    root = Path(os.environ.get("AUDIOGEN_HF_CORPUS", REPO / "data" / "corpus")) / "fashion_mnist"
+    if (root / "manifest.json").is_file():
+        return root
+    from audiogen_hf.data.mnist import fetch_fashion_mnist
+
+    return fetch_fashion_mnist(Path("~/.cache/audiogen_hf/fashion_mnist").expanduser())
+
+
+@pytest.fixture(scope="session")
 def musdb_root(corpus_dir) -> Path:
     return corpus_dir / "musdb"
 

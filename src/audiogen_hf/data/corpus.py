@@ -157,6 +157,9 @@ def build_corpus(args: CorpusArguments) -> dict:
     soundfont = str(Path(args.soundfont or default_soundfont).expanduser().resolve())
     build_args = {**asdict(args), "soundfont": soundfont}
     del build_args["overwrite"]
+    from .mnist import fetch_fashion_mnist  # 28 x 28 images for the DDPM system; kept apart from musdb/ and gtzan/
+
+    fetch_fashion_mnist(out / "fashion_mnist", args.cache_dir)
     if _reusable(out, build_args, args.overwrite):
         logger.info("Corpus in %s is complete and built with the same arguments; nothing to do.", out)
         return _load_manifests(out)
