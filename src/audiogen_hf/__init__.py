@@ -3,5 +3,5 @@
 __version__ = "0.1.0.dev0"
 
 from .audio import AudioLoadError, SpectrogramConverter, load_audio, save_audio
-from .models import MelLSTMConfig, MelLSTMModel
-from .pipelines import MelContinuationPipeline
+from .models import ImageClassifierModel, MelLSTMConfig, MelLSTMModel, SimpleUNetModel
+from .pipelines import ImageDiffusionPipeline, MelContinuationPipeline

@@ -2,3 +2,4 @@
 
 from .audio_autoencoder import AudioAutoencoderPipeline, AudioAutoencoderPipelineOutput
 from .mel_continuation import MelContinuationPipeline, MelContinuationPipelineOutput
+from .image_diffusion import ImageDiffusionPipeline
