@@ -11,6 +11,10 @@ from audiogen_hf.audio import load_audio
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "corpus: needs the offline corpus (built by the corpus_dir fixture if missing)")
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     """The small corpus at $AUDIOGEN_HF_CORPUS (default data/corpus), built from Debian packages if missing."""
