@@ -2,8 +2,9 @@
 from setuptools import find_packages, setup
 
 # The torch stack is pinned as a set: torchaudio 2.11 wheels only import beside torch 2.11,
-# and torchcodec 0.11 (needed by `datasets` for any Audio column) is the release built for it.
-TORCH_STACK = ["torch>=2.11,<2.12", "torchaudio>=2.11,<2.12", "torchcodec>=0.11,<0.12"]
+# and torchcodec 0.11 (needed by `datasets` for any Audio column) is the release built for it. torchaudio 2.11.1
+# (released later) fails to load beside torch 2.11.0 ("undefined symbol: torch_exception_get_what_without_backtrace").
+TORCH_STACK = ["torch>=2.11,<2.12", "torchaudio==2.11.0", "torchcodec>=0.11,<0.12"]
 
 setup(
     name="audiogen_hf",
@@ -39,6 +40,6 @@ setup(
         "torchmetrics>=1.4",  # FID / KID (over features of a classifier trained here: no Inception weights offline)
     ],
     extras_require={
-        "dev": ["pytest>=8"],
+        "dev": ["pytest>=8", "ruff>=0.8"],
     },
 )

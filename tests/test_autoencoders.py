@@ -4,10 +4,12 @@ import json
 import math
 import subprocess
 import sys
+import unittest
 
 import pytest
 import torch
 from accelerate import Accelerator
+from test_modeling_common import ModelTesterMixin
 from torch.utils.data import DataLoader
 from transformers import AutoModel
 
@@ -108,11 +110,11 @@ def test_reconstruction_keeps_length_and_batches(trained, name, music):
 def test_pipeline_windows_are_exact_with_a_perfect_model_and_the_input_phase(trained, music):
     """With a model that returns its input, the windowing, per-window normalisation and overlap-free reassembly
     must give back the input audio itself (phase='input')."""
-    from audiogen_hf.models import AutoencoderOutput
+    from audiogen_hf.models import SpectrogramAutoencoderOutput
 
     _, _, output_dir, _ = trained["spectrogram"]
     pipe = AudioAutoencoderPipeline.from_pretrained(output_dir / "pipeline")
-    pipe.model.forward = lambda x, **kwargs: AutoencoderOutput(reconstruction=x)
+    pipe.model.forward = lambda x, **kwargs: SpectrogramAutoencoderOutput(reconstruction=x)
     for clip in (music[:, :70001], music[:, :5000]):  # four 64-frame windows and a bit; shorter than one window
         out = pipe(clip, sampling_rate=22050, phase="input", output_type="pt").audios
         snr = 10 * torch.log10(clip.square().sum() / (clip - out).square().sum())
@@ -136,7 +138,8 @@ def test_variational_sampling_is_seeded_and_kl_warms_up(model_class, config, tmp
     for _ in range(5):
         out = model(x, labels=x)
         terms.append(float((out.loss - out.reconstruction_loss).detach() / out.kl_loss.detach()))
-    assert terms == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-4)  # the KL weight rises over kl_warmup_steps batches
+    # the KL weight rises over kl_warmup_steps batches
+    assert terms == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-4)
     model.save_pretrained(tmp_path)
     assert int(model_class.from_pretrained(tmp_path).kl_steps) == 5  # the warm-up survives save/load
     bins = model.spectrogram_shape[0]
@@ -148,6 +151,13 @@ def test_variational_sampling_is_seeded_and_kl_warms_up(model_class, config, tmp
     c = pipe(num_samples=2, generator=torch.Generator().manual_seed(8), output_type="pt")
     assert a.audios.shape == (2, 19 * 16) and torch.equal(a.audios, b.audios) and not torch.equal(a.audios, c.audios)
     assert torch.isfinite(a.audios).all() and not torch.equal(a.audios[0], a.audios[1])
+    latents = model.prior_latents(2, generator=torch.Generator().manual_seed(7))
+    decoded = model.decode(latents)  # a DecoderOutput, or a tuple with return_dict=False, as diffusers' VAEs
+    assert decoded.spectrograms.shape == (2, *model.spectrogram_shape)
+    assert torch.equal(model.decode(latents, return_dict=False)[0], decoded.spectrograms)
+    encoded = model.eval().encode(x)
+    assert encoded.latent_dist is not None and encoded.latents.shape == (3, *model.latent_shape)
+    assert torch.equal(model.encode(x, return_dict=False)[0], encoded.latents)
 
 
 def test_bad_shapes_and_configs_are_clear_errors():
@@ -195,3 +205,37 @@ def test_sound_generator_script(trained, corpus_dir, tmp_path):
             assert (tmp_path / f"clip_{index}{suffix}").is_file()
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert len(report) == 2 and all("pesq_wb" in row for row in report.values())
+
+
+class SpectrogramAutoencoderModelTest(ModelTesterMixin, unittest.TestCase):
+    model_class = SpectrogramAutoencoderModel
+    variational = False
+
+    def get_config(self):
+        return SpectrogramAutoencoderConfig(num_bins=33, num_frames=20, channels=[4, 8], latent_dim=6,
+                                            variational=self.variational)
+
+    def prepare_inputs(self, batch_size=2):
+        spectrograms = torch.rand(batch_size, 33, 20, generator=torch.Generator().manual_seed(0))
+        return {"input_spectrograms": spectrograms, "labels": spectrograms}
+
+
+class SpectrogramVariationalAutoencoderModelTest(SpectrogramAutoencoderModelTest):
+    variational = True
+
+
+class MelAutoencoderModelTest(ModelTesterMixin, unittest.TestCase):
+    model_class = MelAutoencoderModel
+    variational = False
+
+    def get_config(self):
+        return MelAutoencoderConfig(n_mels=16, num_frames=20, hidden_channels=8, latent_channels=4, num_downsamples=2,
+                                    dropout=0.1, variational=self.variational, kl_warmup_steps=0)
+
+    def prepare_inputs(self, batch_size=2):
+        mels = torch.rand(batch_size, 16, 20, generator=torch.Generator().manual_seed(0))
+        return {"input_spectrograms": mels, "labels": mels}
+
+
+class MelVariationalAutoencoderModelTest(MelAutoencoderModelTest):
+    variational = True

@@ -45,7 +45,7 @@ def image_pipeline(conditional: bool = True) -> ImageDiffusionPipeline:
 
 
 def spectrogram_pipeline(genres=("electronic", "game", "metal")) -> SpectrogramDiffusionPipeline:
-    converter = SpectrogramConverter(sample_rate=22050, n_fft=512, hop_length=256, mode="mel", n_mels=16,
+    converter = SpectrogramConverter(sampling_rate=22050, n_fft=512, hop_length=256, mode="mel", n_mels=16,
                                      normalization="fixed", griffin_lim_iters=4)
     unet = UNet2DModel(sample_size=(16, 32), in_channels=1, out_channels=1, block_out_channels=(8, 16),
                        layers_per_block=1, down_block_types=("DownBlock2D",) * 2, up_block_types=("UpBlock2D",) * 2,
@@ -184,7 +184,7 @@ def test_pipeline_refuses_mismatched_components():
     pipe = spectrogram_pipeline()
     with pytest.raises(ValueError, match="num_class_embeds=3"):
         SpectrogramDiffusionPipeline(pipe.unet, pipe.scheduler, pipe.converter, genres=["a", "b"])
-    per_clip = SpectrogramConverter(sample_rate=22050, n_fft=512, hop_length=256, mode="mel", n_mels=16,
+    per_clip = SpectrogramConverter(sampling_rate=22050, n_fft=512, hop_length=256, mode="mel", n_mels=16,
                                     normalization="per_clip")
     with pytest.raises(ValueError, match="normalization='fixed'"):
         SpectrogramDiffusionPipeline(pipe.unet, pipe.scheduler, per_clip)

@@ -1,8 +1,11 @@
 """The seed's U-Net as a diffusers model: diffusers' own DDPMPipeline samples from it unchanged."""
 
+import unittest
+
 import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMPipeline, DDPMScheduler
+from test_modeling_common import ModelTesterMixin
 
 from audiogen_hf.models import SimpleUNetModel
 
@@ -11,7 +14,6 @@ def tiny_unet(**kwargs) -> SimpleUNetModel:
     torch.manual_seed(0)
     unet = SimpleUNetModel(**{"sample_size": 28, "block_out_channels": (8, 16), "layers_per_block": 1,
                               "time_embedding_dim": 16, "norm_num_groups": 4, **kwargs})
-    torch.nn.init.normal_(unet.conv_out.weight, std=0.1)  # zero-initialised: give the output something to show
     return unet.eval()
 
 
@@ -80,3 +82,17 @@ def test_wrong_input_shape_is_a_clear_error():
         tiny_unet()(torch.randn(1, 1, 30, 30), 1)
     with pytest.raises(ValueError, match=r"\[batch, 1, height, width\]"):
         tiny_unet()(torch.randn(1, 3, 28, 28), 1)
+
+
+class SimpleUNetModelTest(ModelTesterMixin, unittest.TestCase):
+    model_class = SimpleUNetModel
+
+    def get_config(self):
+        return {"sample_size": 8, "block_out_channels": (4, 8), "layers_per_block": 1, "time_embedding_dim": 8,
+                "num_class_embeds": 3, "norm_num_groups": 2}
+
+    def prepare_inputs(self, batch_size=2):
+        generator = torch.Generator().manual_seed(0)
+        return {"sample": torch.randn(batch_size, 1, 8, 8, generator=generator),
+                "timestep": torch.randint(0, 100, (batch_size,), generator=generator),
+                "class_labels": torch.arange(batch_size) % 4}

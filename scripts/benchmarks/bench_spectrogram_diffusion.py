@@ -28,7 +28,7 @@ from audiogen_hf.pipelines import SpectrogramDiffusionPipeline
 def corpus_spectrograms(pipe, root: str, split: str) -> tuple:
     """Normalised mel clips ``[N, 1, n_mels, frames]`` (half-clip hops) and genre ids of a split."""
     frames = pipe.unet.config.sample_size[1]
-    rate, hop = pipe.converter.config.sample_rate, pipe.converter.config.hop_length
+    rate, hop = pipe.converter.config.sampling_rate, pipe.converter.config.hop_length
     seconds = (frames - 1) * hop / rate
     sources = load_gtzan(root, split=split)
     names = sources.features["label"].names

@@ -1,6 +1,6 @@
 """Objective of the genre-conditioned spectrogram diffusion: noise-prediction MSE on GTZAN-layout log-mel clips.
 
-Clips of ``num_frames`` frames (``(num_frames - 1) * hop_length / sample_rate`` seconds) are cut from every file of
+Clips of ``num_frames`` frames (``(num_frames - 1) * hop_length / sampling_rate`` seconds) are cut from every file of
 the split with half-clip hops, turned into fixed-range normalised dB mels by the converter, and scaled to [-1, 1].
 The genre (folder name) is the class; labels are dropped to the null genre at ``condition_dropout`` so one model
 serves classifier-free guidance. Validation: the denoising MSE at seeded noise, plus one clip and its picture per
@@ -26,7 +26,7 @@ from ..pipelines.spectrogram_diffusion import SpectrogramDiffusionPipeline
 @dataclass
 class SpectrogramDiffusionArguments:
     gtzan_root: str = field(default="data/corpus/gtzan", metadata={"help": "GTZAN folder, corpus, or Hub id."})
-    sample_rate: int = 22050
+    sampling_rate: int = 22050
     n_fft: int = 1024
     hop_length: int = 256
     n_mels: int = 64
@@ -55,11 +55,11 @@ class SpectrogramDiffusionArguments:
 class SpectrogramDiffusionObjective:
     def __init__(self, args: SpectrogramDiffusionArguments):
         self.args = args
-        self.converter = SpectrogramConverter(sample_rate=args.sample_rate, n_fft=args.n_fft,
+        self.converter = SpectrogramConverter(sampling_rate=args.sampling_rate, n_fft=args.n_fft,
                                               hop_length=args.hop_length, mode="mel", n_mels=args.n_mels, scale="db",
                                               normalization="fixed", norm_range=tuple(args.norm_range))
         self.scheduler = DDPMScheduler(num_train_timesteps=args.num_train_timesteps, beta_schedule=args.beta_schedule)
-        self.clip_seconds = (args.num_frames - 1) * args.hop_length / args.sample_rate
+        self.clip_seconds = (args.num_frames - 1) * args.hop_length / args.sampling_rate
         self.genres: Optional[list] = None
 
     def clips(self, split: str):
@@ -67,7 +67,7 @@ class SpectrogramDiffusionObjective:
         sources = load_gtzan(self.args.gtzan_root, split=split)
         if self.genres is None:
             self.genres = sources.features["label"].names
-        windows = window_clips(sources, self.clip_seconds, self.args.sample_rate, channels=1,
+        windows = window_clips(sources, self.clip_seconds, self.args.sampling_rate, channels=1,
                                hop_seconds=self.clip_seconds / 2, num_proc=self.args.num_proc)
         cached = cache_spectrograms(windows, self.converter, audio_column="audio", num_proc=self.args.num_proc)
         return cached.select_columns(["spectrogram", "label"]).with_format("torch")
@@ -138,7 +138,7 @@ class SpectrogramDiffusionObjective:
             "title": "Genre-conditioned spectrogram diffusion (GTZAN layout)",
             "description": (f"diffusers UNet2DModel (block_out_channels {a.block_out_channels}) denoising "
                             f"{a.n_mels} dB mels x {a.num_frames} frames ({self.clip_seconds:.2f} s at "
-                            f"{a.sample_rate} Hz, hop {a.hop_length}); genres {self.genres}. Load "
+                            f"{a.sampling_rate} Hz, hop {a.hop_length}); genres {self.genres}. Load "
                             "`SpectrogramDiffusionPipeline` from `../pipeline`; audio through Griffin-Lim."),
             "data": f"GTZAN-layout clips from `{a.gtzan_root}` (train split).",
             "datasets": ["marsyas/gtzan"],

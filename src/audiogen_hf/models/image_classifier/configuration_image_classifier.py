@@ -21,6 +21,8 @@ class ImageClassifierConfig(PretrainedConfig):
 
     def __init__(self, num_channels: int = 1, channels: tuple = (32, 64, 128), feature_dim: int = 128,
                  num_labels: int = 10, dropout: float = 0.2, class_names: list = None, **kwargs):
+        if kwargs.get("id2label"):  # a saved config: the label count is that of its id2label
+            num_labels = len(kwargs["id2label"])
         channels = list(channels)
         checks = [
             (isinstance(num_channels, int) and num_channels > 0, "num_channels", num_channels, "an integer > 0"),

@@ -114,8 +114,6 @@ class SimpleUNetModel(ModelMixin, ConfigMixin):
             ConvBlock(2 * widths[i + 1], widths[i], embedding_dim, layers_per_block, norm_num_groups)
             for i in reversed(range(len(channels))))
         self.conv_out = nn.Conv2d(channels[0], out_channels, 3, padding=1)
-        nn.init.zeros_(self.conv_out.weight)  # start by predicting zero noise: a calm first step
-        nn.init.zeros_(self.conv_out.bias)
 
     @property
     def null_class_label(self) -> Optional[int]:

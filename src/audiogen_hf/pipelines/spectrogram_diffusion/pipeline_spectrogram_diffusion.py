@@ -120,7 +120,7 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
             raise ValueError(f"audio must be mono [samples] or [batch, samples], got shape {tuple(audio.shape)}")
         if not torch.isfinite(audio).all():
             raise ValueError("audio contains NaN or infinite values")
-        rate = self.converter.config.sample_rate
+        rate = self.converter.config.sampling_rate
         if sampling_rate != rate:
             audio = resample(audio, sampling_rate, rate)
         _, frames = self._sample_size(self.unet)
@@ -200,6 +200,6 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
         if output_type == "np":
             audios, spectrograms = audios.numpy(), spectrograms.cpu().numpy()
         if not return_dict:
-            return (audios, self.converter.config.sample_rate, spectrograms)
-        return SpectrogramDiffusionPipelineOutput(audios=audios, sampling_rate=self.converter.config.sample_rate,
+            return (audios, self.converter.config.sampling_rate, spectrograms)
+        return SpectrogramDiffusionPipelineOutput(audios=audios, sampling_rate=self.converter.config.sampling_rate,
                                                   spectrograms=spectrograms)
