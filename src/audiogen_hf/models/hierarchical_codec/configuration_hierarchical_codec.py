@@ -44,7 +44,24 @@ class HierarchicalCodecConfig(PretrainedConfig):
         chunk_length_s (`float`, *optional*, defaults to 10.0): longer audio is encoded / decoded in chunks of this
             length (rounded to the coarsest hop) with context on both sides; ``None`` processes clips whole.
         chunk_context_s (`float`, *optional*): context each side of a chunk; ``None`` takes the receptive field.
-        initializer_range (`float`, defaults to 0.02): std of the code vectors' initialisation.
+        initializer_range (`float`, defaults to 0.02): std of the code vectors' initialisation (the first training
+            batch then sets them from the data).
+
+    Example:
+
+    ```python
+    >>> from audiogen_hf.models import HierarchicalCodecConfig
+
+    >>> config = HierarchicalCodecConfig()
+    >>> config.level_hops, config.hop_length
+    ([400, 800, 1600], 1600)
+    >>> round(config.bitrate()), round(config.bitrate(num_quantizers=1))   # payload bits per second
+    (3087, 1544)
+    >>> HierarchicalCodecConfig(codebook_size=100)
+    Traceback (most recent call last):
+    ...
+    ValueError: HierarchicalCodecConfig: invalid codebook_size=100; it must be a power of two in [2, 65536]
+    ```
     """
 
     model_type = "hierarchical_codec"

@@ -1,7 +1,7 @@
 """The hierarchical neural audio codec: a multi-rate convolutional encoder with music feature branches,
 hierarchical residual vector quantisation and a decoder that reads the codes only.
 
-From the seed's "Neural Audio Codec" (44.1 kHz stereo, three levels at compression ratios 8 / 16 / 32, harmonic /
+Origin: the seed's "Neural Audio Codec" (44.1 kHz stereo, three levels at compression ratios 8 / 16 / 32, harmonic /
 rhythmic / timbral branches, 2 quantizers x 256 entries per level with EMA codebooks, commitment and codebook
 losses, straight-through gradients, progressive upsampling with music conditioning, about 4.4 M parameters). One
 correction: the seed's decoder also read unquantised encoder features through skip connections; here what the

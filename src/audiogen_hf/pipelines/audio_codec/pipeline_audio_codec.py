@@ -30,20 +30,30 @@ class AudioCodecPipelineOutput(BaseOutput):
 
 
 class AudioCodecPipeline(DiffusionPipeline):
-    """Components: ``model`` (``HierarchicalCodecModel``) and ``feature_extractor``
-    (``HierarchicalCodecFeatureExtractor`` with the model's channels, rate and hop).
+    """Reconstruct audio through the hierarchical codec and report the real bitrate of its ``.agc`` bitstream.
+
+    Args:
+        model (`HierarchicalCodecModel`): the codec.
+        feature_extractor (`HierarchicalCodecFeatureExtractor`): with the model's channels, rate and hop
+            (``HierarchicalCodecFeatureExtractor.from_model_config(model.config)``).
 
     Example:
 
     ```python
+    >>> import numpy as np
     >>> from audiogen_hf.models import HierarchicalCodecConfig, HierarchicalCodecFeatureExtractor
     >>> from audiogen_hf.models import HierarchicalCodecModel
     >>> from audiogen_hf.pipelines import AudioCodecPipeline
 
-    >>> model = HierarchicalCodecModel(HierarchicalCodecConfig())
+    >>> model = HierarchicalCodecModel(HierarchicalCodecConfig())   # random weights: train it first (issue 12)
     >>> pipe = AudioCodecPipeline(model, HierarchicalCodecFeatureExtractor.from_model_config(model.config))
-    >>> out = pipe(audio, sampling_rate=48000, num_quantizers=1)    # mono or stereo, resampled to 44.1 kHz
-    >>> out.audios.shape, out.bitrate                                # [1, 2, samples], ~1.6 kbps
+    >>> pipe.set_progress_bar_config(disable=True)
+    >>> audio = 0.1 * np.sin(np.linspace(0, 2000, 48000)).astype(np.float32)   # 1 s mono at 48 kHz
+    >>> out = pipe(audio, sampling_rate=48000, num_quantizers=1)     # resampled to 44.1 kHz, both channels
+    >>> out.audios.shape, out.sampling_rate
+    ((1, 2, 44100), 44100)
+    >>> [tuple(codes.shape) for codes in out.audio_codes]
+    [(1, 1, 112), (1, 1, 56), (1, 1, 28)]
     ```
     """
 
@@ -71,6 +81,10 @@ class AudioCodecPipeline(DiffusionPipeline):
 
         ``num_quantizers``: quantizers per level (default all): the bitrate. ``output_type``: ``"np"`` or ``"pt"``.
         Long audio is coded in chunks (``model.config.chunk_length_s``), under a progress bar.
+
+        Returns:
+            `AudioCodecPipelineOutput` (or a tuple with ``return_dict=False``): ``audios``, ``sampling_rate``,
+            ``audio_codes``, ``bitrate`` and ``compression_ratio`` per item.
         """
         if output_type not in ("np", "pt"):
             raise ValueError(f"output_type must be 'np' or 'pt', got {output_type!r}")
