@@ -162,7 +162,8 @@ def autoencoder_report(name: str, data_root: Path, clip: Path, output_dir: Path)
 
 def images_report(root: Path, output_dir: Path) -> dict:
     """A real corpus track -> 16-bit spectrogram PNGs + captions (metadata.jsonl) -> audio, with the PSNR report."""
-    track = next(p for p in sorted((root / "musdb").glob("*/*")) if p.name.startswith("Muldjord"))
+    mixtures = sorted((root / "musdb").glob("*/*/mixture.wav"))  # track folders only (not the corpus' .state/)
+    track = next(p.parent for p in mixtures if p.parent.name.startswith("Muldjord"))
     source = output_dir / "images" / "source"
     audio, rate = load_audio(track / "mixture.wav", duration=20.0)
     save_audio(source / f"{track.name}.wav", audio, rate, subtype="FLOAT")
