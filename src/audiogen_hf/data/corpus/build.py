@@ -142,6 +142,9 @@ def build_corpus(args: CorpusArguments) -> dict:
         soundfonts = {key: SOUNDFONTS[key] for key in preset.soundfonts}
     build_args = {**asdict(args), "soundfont": [path for path, _ in soundfonts.values()]}
     del build_args["overwrite"]
+    from ..mnist import fetch_fashion_mnist  # 28 x 28 images for the DDPM system; kept apart from the music layouts
+
+    fetch_fashion_mnist(out / "fashion_mnist", args.cache_dir)
     if _reusable(out, build_args, args.overwrite):
         logger.info("Corpus in %s is complete and built with the same arguments; nothing to do.", out)
         return _load_manifests(out)
