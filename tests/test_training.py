@@ -163,7 +163,7 @@ def test_evaluate_script_writes_metrics_and_audio_pairs(tmp_path, musdb_root):
 
     objective, args = tiny(musdb_root, tmp_path / "run", max_steps=2)
     train(objective, args)
-    path = Path(__file__).resolve().parents[1] / "scripts" / "evaluate.py"
+    path = Path(__file__).resolve().parents[1] / "scripts" / "evaluate_pipeline.py"
     spec = importlib.util.spec_from_file_location("evaluate_script", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..audio.io import resample
+from ..utils.import_utils import require
 
 ANALYSIS_RATE = 22050
 ONSET_HOP = 256
@@ -34,7 +35,7 @@ def estimate_tempo(audio: torch.Tensor, sample_rate: int, start_bpm: float = 120
     ``start_bpm`` is the beat tracker's prior centre: tempi far from it (below ~60 or above ~200 BPM) may come back
     halved or doubled.
     """
-    import librosa
+    librosa = require("librosa", "tempo estimation (beat tracking)")
 
     audio = torch.as_tensor(audio, dtype=torch.float32)
     mono = audio.mean(dim=0) if audio.dim() == 2 else audio

@@ -7,6 +7,7 @@ import torch
 
 from ..audio.io import resample
 from ..audio.spectrogram import SpectrogramConverter
+from ..utils.import_utils import require
 
 PESQ_RATE = 16000
 
@@ -61,7 +62,8 @@ def pesq_wideband(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: 
     PESQ is a speech measure: where its voice-activity detector finds no "utterance" in a music clip the score is
     undefined and returned as NaN (average with ``nanmean`` and count them).
     """
-    from pesq import PesqError, pesq
+    pesq_module = require("pesq", "PESQ (wide-band, ITU-T P.862.2)")
+    PesqError, pesq = pesq_module.PesqError, pesq_module.pesq
 
     reference, estimate = torch.atleast_2d(reference).float(), torch.atleast_2d(estimate).float()
     if reference.shape != estimate.shape:

@@ -1,6 +1,6 @@
 """Evaluate a trained Jam Assistant pipeline on MUSDB clips: next-frame metrics and target/prediction audio.
 
-    python scripts/evaluate.py --model outputs/mel_lstm_musdb/pipeline --musdb_root data/corpus/musdb \
+    python scripts/evaluate_pipeline.py --model outputs/mel_lstm_musdb/pipeline --musdb_root data/corpus/musdb \
         --save_audio --audio_samples 2 --output_dir outputs/evaluation
 
 Prints a metrics table and writes ``metrics.json`` (and ``sample_<i>_{target,prediction}.wav`` with their pictures).
