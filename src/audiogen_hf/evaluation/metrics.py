@@ -77,3 +77,14 @@ def pesq_wideband(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: 
         score = pesq(PESQ_RATE, ref, deg, "wb", on_error=PesqError.RETURN_VALUES)
         scores.append(float(score) if score >= 0 else math.nan)
     return scores
+
+
+def si_sdr_db(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+    """Waveforms ``[..., samples]`` -> ``[...]`` scale-invariant signal-to-distortion ratio in dB (Le Roux et al.
+    2019): the SNR after projecting ``estimate`` onto ``reference`` (means removed); ``inf`` where proportional."""
+    reference = reference - reference.mean(dim=-1, keepdim=True)
+    estimate = estimate - estimate.mean(dim=-1, keepdim=True)
+    scale = (estimate * reference).sum(dim=-1, keepdim=True) / reference.square().sum(dim=-1, keepdim=True).clamp_min(
+        1e-20)
+    target = scale * reference
+    return 10 * torch.log10(target.square().sum(dim=-1).clamp_min(1e-20) / (estimate - target).square().sum(dim=-1))

@@ -11,6 +11,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from ...audio.features import mel_frequencies, spectral_features
+from ..modeling_utils import AutoMapMixin
 from .configuration_mel_lstm import SPECTRAL_FEATURES, MelLSTMConfig
 
 
@@ -29,7 +30,7 @@ class MelLSTMOutput(ModelOutput):
     state: Optional[tuple] = None
 
 
-class MelLSTMPreTrainedModel(PreTrainedModel):
+class MelLSTMPreTrainedModel(AutoMapMixin, PreTrainedModel):
     config_class = MelLSTMConfig
     base_model_prefix = "mel_lstm"
     main_input_name = "input_mels"

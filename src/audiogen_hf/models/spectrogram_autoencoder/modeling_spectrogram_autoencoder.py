@@ -9,10 +9,11 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from ..autoencoding import GaussianLatentMixin
+from ..modeling_utils import AutoMapMixin
 from .configuration_spectrogram_autoencoder import SpectrogramAutoencoderConfig
 
 
-class SpectrogramAutoencoderPreTrainedModel(PreTrainedModel):
+class SpectrogramAutoencoderPreTrainedModel(AutoMapMixin, PreTrainedModel):
     config_class = SpectrogramAutoencoderConfig
     base_model_prefix = "spectrogram_autoencoder"
     main_input_name = "input_spectrograms"
