@@ -24,8 +24,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 def tiny_pipeline() -> MelContinuationPipeline:
     torch.manual_seed(0)
-    model = MelLSTMModel(MelLSTMConfig(n_mels=16, hidden_size=16, num_layers=1, dropout=0.0, sample_rate=8000))
-    converter = SpectrogramConverter(sample_rate=8000, n_fft=256, hop_length=128, n_mels=16, normalization="fixed",
+    model = MelLSTMModel(MelLSTMConfig(n_mels=16, hidden_size=16, num_layers=1, dropout=0.0, sampling_rate=8000))
+    converter = SpectrogramConverter(sampling_rate=8000, n_fft=256, hop_length=128, n_mels=16, normalization="fixed",
                                      norm_range=(-80.0, 40.0), griffin_lim_iters=4)
     return MelContinuationPipeline(model=model, converter=converter)
 
@@ -56,10 +56,11 @@ def test_pipeline_and_model_load_by_hub_id_from_the_cache_offline(tmp_path):
     expected = pipe(prompt, num_frames=4, output_type="pt").audios
     torch.save(expected, tmp_path / "expected.pt")
     code = f"""
-import torch, audiogen_hf
+import torch
+import audiogen_hf.pipelines  # what a user does: registers our pipelines with diffusers
 from diffusers import DiffusionPipeline
 from transformers import AutoModel
-from audiogen_hf.pipelines import MelContinuationPipeline
+from audiogen_hf import MelContinuationPipeline
 from audiogen_hf.utils.hub_utils import ModelNotAvailableError, load_pipeline
 prompt, expected = torch.load({str(tmp_path / 'prompt.pt')!r}), torch.load({str(tmp_path / 'expected.pt')!r})
 for pipe in (DiffusionPipeline.from_pretrained("someone/tiny-jam"), MelContinuationPipeline.from_pretrained(
@@ -133,7 +134,7 @@ def test_model_push_to_hub_uploads_weights_config_and_auto_map_module(monkeypatc
 def test_engine_pushes_the_pipeline_folder_with_our_model_card(tmp_path, musdb_root, monkeypatch):
     from audiogen_hf.training import MelLSTMArguments, MelLSTMObjective, TrainingArguments, train
 
-    objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), clip_seconds=2.0, mel_bins=16,
+    objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), clip_seconds=2.0, n_mels=16,
                                                   hidden_size=16, num_layers=1, n_fft=512, hop_length=256))
     args = TrainingArguments(output_dir=str(tmp_path), max_steps=1, batch_size=4, report_to=None,
                              validation_samples=0, push_to_hub=True, hub_model_id="someone/jam")

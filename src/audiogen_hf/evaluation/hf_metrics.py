@@ -82,7 +82,7 @@ def _pairs(predictions, references):
 
 
 def _stft_magnitude(audio: torch.Tensor, sampling_rate: int) -> torch.Tensor:
-    converter = SpectrogramConverter(sample_rate=sampling_rate, n_fft=N_FFT, hop_length=HOP_LENGTH, mode="linear")
+    converter = SpectrogramConverter(sampling_rate=sampling_rate, n_fft=N_FFT, hop_length=HOP_LENGTH, mode="linear")
     return converter.stft(audio.double()).abs()
 
 
@@ -126,8 +126,8 @@ def spectral_feature_errors(predictions, references, sampling_rate=None) -> dict
     scale = {"centroid": rate / 2, "bandwidth": rate / 2, "flatness": 1.0, "entropy": 1.0}
     rows = []
     for reference, estimate in _pairs(predictions, references):
-        true = spectral_features(_stft_magnitude(reference, rate).float(), sample_rate=rate)
-        pred = spectral_features(_stft_magnitude(estimate, rate).float(), sample_rate=rate)
+        true = spectral_features(_stft_magnitude(reference, rate).float(), sampling_rate=rate)
+        pred = spectral_features(_stft_magnitude(estimate, rate).float(), sampling_rate=rate)
         rows.append({name: float((pred[name] - true[name]).abs().mean()) / scale[name] for name in scale})
     return {f"{name}_error": _mean([row[name] for row in rows]) for name in scale}
 

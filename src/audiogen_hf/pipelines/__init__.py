@@ -1,8 +1,9 @@
 """Audio pipelines in diffusers style, one folder each.
 
-``import audiogen_hf`` registers every pipeline listed in ``PIPELINES`` with the ``diffusers`` namespace, so that
-diffusers' own ``DiffusionPipeline.from_pretrained(folder_or_hub_id)`` resolves the ``_class_name`` of a saved
-``model_index.json`` to our class. A new pipeline: import it here and add its class to ``PIPELINES``.
+``import audiogen_hf.pipelines`` (or any pipeline import) registers every pipeline listed in ``PIPELINES`` with the
+``diffusers`` namespace, so that diffusers' own ``DiffusionPipeline.from_pretrained(folder_or_hub_id)`` resolves
+the ``_class_name`` of a saved ``model_index.json`` to our class (``import audiogen_hf`` alone stays lazy and
+registers nothing). A new pipeline: import it here and add its class to ``PIPELINES``.
 """
 
 from .audio_autoencoder import AudioAutoencoderPipeline, AudioAutoencoderPipelineOutput

@@ -86,7 +86,7 @@ def data_provenance(roots: list) -> str:
 
 
 def usage_snippet(pipeline_class: str, repo_id: str) -> str:
-    return (f'import audiogen_hf  # registers the pipelines with diffusers and the models with transformers\n'
+    return (f'import audiogen_hf.pipelines  # registers the pipelines with diffusers, the models with transformers\n'
             f'from diffusers import DiffusionPipeline\nfrom transformers import AutoModel\n\n'
             f'pipe = DiffusionPipeline.from_pretrained("{repo_id}")  # a {pipeline_class}\n'
             f'model = AutoModel.from_pretrained("{repo_id}", subfolder="model")\n'
