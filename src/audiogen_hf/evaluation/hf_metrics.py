@@ -98,7 +98,8 @@ def spectral_convergence(predictions, references, sampling_rate=None) -> dict:
 
 def log_spectral_distance(predictions, references, sampling_rate=None) -> dict:
     rate = sampling_rate or 22050
-    values = [float(metrics.log_spectral_distance(_stft_magnitude(r, rate).square(), _stft_magnitude(e, rate).square()))
+    values = [float(metrics.log_spectral_distance(_stft_magnitude(r, rate).square(),
+                                                  _stft_magnitude(e, rate).square()))
               for r, e in _pairs(predictions, references)]
     return {"log_spectral_distance": _mean(values)}
 

@@ -1,5 +1,5 @@
-"""PSNR in dB (16-bit scale, peak 65535) of spectrogram PNG pairs given as file paths: per image and overall (the
-PSNR of the mean squared error); inf when identical.
+"""PSNR in dB (16-bit scale, peak 65535) of spectrogram PNG pairs given as file paths: per image and overall (the PSNR
+of the mean squared error); inf when identical.
 
 An ``evaluate`` module shipped with audiogen_hf; computed by ``audiogen_hf.evaluation.hf_metrics.image_psnr``."""
 

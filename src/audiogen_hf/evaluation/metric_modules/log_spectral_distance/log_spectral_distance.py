@@ -1,6 +1,8 @@
-"""Log-spectral distance in dB of the STFT power spectra (n_fft 2048, hop 512): the RMS over bins of the dB difference, averaged over frames; lower is better.
+"""Log-spectral distance in dB of the STFT power spectra (n_fft 2048, hop 512): the RMS over bins of the dB difference,
+averaged over frames; lower is better.
 
-An ``evaluate`` module shipped with audiogen_hf; computed by ``audiogen_hf.evaluation.hf_metrics.log_spectral_distance``."""
+An ``evaluate`` module shipped with audiogen_hf; computed by
+``audiogen_hf.evaluation.hf_metrics.log_spectral_distance``."""
 
 import evaluate
 

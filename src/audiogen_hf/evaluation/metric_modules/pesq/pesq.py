@@ -1,4 +1,5 @@
-"""Wide-band PESQ (ITU-T P.862.2, the pesq package) after resampling to 16 kHz, from about 1 (bad) to 4.64; NaN-averaged, pesq_undefined counts music clips where PESQ finds no utterance. Needs the [metrics] extra.
+"""Wide-band PESQ (ITU-T P.862.2, the pesq package) after resampling to 16 kHz, from about 1 (bad) to 4.64; NaN-
+averaged, pesq_undefined counts music clips where PESQ finds no utterance. Needs the [metrics] extra.
 
 An ``evaluate`` module shipped with audiogen_hf; computed by ``audiogen_hf.evaluation.hf_metrics.pesq``."""
 

@@ -1,6 +1,8 @@
-"""Spectral convergence in dB of the STFT magnitudes (n_fft 2048, hop 512): 20 log10(||S - S_hat|| / ||S||), lower is better; judges audio whose phase was estimated (Griffin-Lim).
+"""Spectral convergence in dB of the STFT magnitudes (n_fft 2048, hop 512): 20 log10(||S - S_hat|| / ||S||), lower is
+better; judges audio whose phase was estimated (Griffin-Lim).
 
-An ``evaluate`` module shipped with audiogen_hf; computed by ``audiogen_hf.evaluation.hf_metrics.spectral_convergence``."""
+An ``evaluate`` module shipped with audiogen_hf; computed by
+``audiogen_hf.evaluation.hf_metrics.spectral_convergence``."""
 
 import evaluate
 

@@ -1,6 +1,8 @@
-"""Mean absolute errors of the spectral centroid and bandwidth (units of Nyquist), flatness and entropy of the STFT magnitudes: the Jam Assistant's spectral metrics.
+"""Mean absolute errors of the spectral centroid and bandwidth (units of Nyquist), flatness and entropy of the STFT
+magnitudes: the Jam Assistant's spectral metrics.
 
-An ``evaluate`` module shipped with audiogen_hf; computed by ``audiogen_hf.evaluation.hf_metrics.spectral_feature_errors``."""
+An ``evaluate`` module shipped with audiogen_hf; computed by
+``audiogen_hf.evaluation.hf_metrics.spectral_feature_errors``."""
 
 import evaluate
 
