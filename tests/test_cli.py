@@ -132,4 +132,5 @@ def test_installed_command_exits_non_zero_without_traceback(tmp_path):
     assert result.stderr.strip() == f"audiogen reconstruct: error: corrupt.wav: not a readable audio file " \
         f"({result.stderr.split('(', 1)[1].strip()}"
     result = run_cli("continue", "--seconds")
-    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "see audiogen continue --help" in result.stderr
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "see audiogen continue --help" in result.stderr

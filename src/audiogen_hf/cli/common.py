@@ -39,7 +39,8 @@ MIN_SECONDS = 0.5
 SILENCE_PEAK = 1e-4
 
 
-def read_audio(path, sampling_rate: Optional[int] = None, max_seconds: float = 600.0, min_seconds: float = MIN_SECONDS):
+def read_audio(path, sampling_rate: Optional[int] = None, max_seconds: float = 600.0,
+               min_seconds: float = MIN_SECONDS):
     """Mono ``[samples]`` float32 and its rate, or a ``UserError`` saying what is wrong with the file: missing,
     unreadable/corrupt, empty, too short, too long, silent."""
     from ..audio import AudioLoadError, load_audio

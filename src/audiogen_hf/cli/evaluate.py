@@ -62,8 +62,8 @@ def evaluate_pipeline(args: EvaluateArguments) -> dict:
             pairs = [(sf.read(directory / f"sample_{i}_target.wav", dtype="float32")[0],
                       sf.read(directory / f"sample_{i}_prediction.wav", dtype="float32")[0])
                      for i in range(min(args.audio_samples, len(clips)))]
-        scores = combine_metrics(AUDIO_METRICS).compute(predictions=[p for _, p in pairs],
-                                                        references=[t for t, _ in pairs], sampling_rate=c.sampling_rate)
+        scores = combine_metrics(AUDIO_METRICS).compute(
+            predictions=[p for _, p in pairs], references=[t for t, _ in pairs], sampling_rate=c.sampling_rate)
         metrics.update({f"audio_{name}": value for name, value in scores.items()})
         metrics["audio_clips"] = len(pairs)
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
