@@ -46,14 +46,15 @@ def files(real_track, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, corpus_dir):
-    from tiny_pipelines import save_tiny_autoencoder, save_tiny_jam
+    from tiny_pipelines import save_tiny_autoencoder, save_tiny_codec, save_tiny_jam
 
     from audiogen_hf.cli.app import MAX_FILE_SIZE, build_app, find_examples
     from audiogen_hf.utils.hub_utils import load_pipeline
 
     root = tmp_path_factory.mktemp("app_models")
     pipelines = {"jam": load_pipeline(save_tiny_jam(root / "jam")),
-                 "vae": load_pipeline(save_tiny_autoencoder(root / "vae"))}
+                 "vae": load_pipeline(save_tiny_autoencoder(root / "vae")),
+                 "codec": load_pipeline(save_tiny_codec(root / "codec"))}
     app = build_app(pipelines, find_examples(corpus_dir), output_dir=root / "outputs")
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
@@ -114,7 +115,7 @@ def picture_width(page, index: int) -> int:
 def test_every_tab_returns_audio_a_picture_and_metrics(page, server, files):
     tabs = [t.inner_text() for t in page.get_by_role("tab").all()]
     assert tabs == ["Jam continuation (jam)", "Autoencoder reconstruction (vae)", "Autoencoder samples (vae)",
-                    "Spectrogram images"]
+                    "Neural codec (codec)", "Spectrogram images"]
     jam, vae = server[1]["jam"], server[1]["vae"]
 
     assert run_tab(page, 0, tabs[0], files["clip"]).startswith("Done")
@@ -138,9 +139,15 @@ def test_every_tab_returns_audio_a_picture_and_metrics(page, server, files):
 
     assert run_tab(page, 3, tabs[3], files["clip"]).startswith("Done")
     audio, rate = output_audio(page, 3)
-    assert rate == 44100 and abs(len(audio) / rate - CLIP_SECONDS) < 1e-3
+    assert rate == 22050 and len(audio) == CLIP_SECONDS * rate  # the codec's rate, the input's length
     assert picture_width(page, 3) > 200
-    metrics = page.locator("#metrics-3").inner_text()
+    assert "bitrate_kbps" in page.locator("#metrics-3").inner_text()
+
+    assert run_tab(page, 4, tabs[4], files["clip"]).startswith("Done")
+    audio, rate = output_audio(page, 4)
+    assert rate == 44100 and abs(len(audio) / rate - CLIP_SECONDS) < 1e-3
+    assert picture_width(page, 4) > 200
+    metrics = page.locator("#metrics-4").inner_text()
     assert "average_psnr_db" in metrics and "bpm" in metrics and "caption" in metrics
 
 

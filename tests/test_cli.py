@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from tiny_pipelines import save_tiny_autoencoder, save_tiny_jam
+from tiny_pipelines import save_tiny_autoencoder, save_tiny_codec, save_tiny_jam
 
 from audiogen_hf.cli.main import main
 from audiogen_hf.cli.train import builtin_recipes, resolve_recipe
@@ -20,7 +20,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    return {"jam": save_tiny_jam(root / "jam"), "vae": save_tiny_autoencoder(root / "vae")}
+    return {"jam": save_tiny_jam(root / "jam"), "vae": save_tiny_autoencoder(root / "vae"),
+            "codec": save_tiny_codec(root / "codec")}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def clip(real_track, tmp_path_factory):
 def test_help_everywhere(capsys):
     assert main(["--help"]) == 0
     listing = capsys.readouterr().out
-    for command in ("corpus", "train", "evaluate", "continue", "reconstruct", "sample", "images", "app"):
+    for command in ("corpus", "train", "evaluate", "continue", "reconstruct", "sample", "codec", "images", "app"):
         assert f"  {command}" in listing
         assert main([command, "--help"]) == 0, command
         assert "usage" in capsys.readouterr().out.lower(), command
@@ -62,6 +63,12 @@ def test_generation_commands_on_real_audio(models, clip, tmp_path, capsys):
     assert main(["sample", "-o", str(tmp_path / "s.wav"), "--model", str(models["vae"]), "--num_samples", "2",
                  "--seed", "3"]) == 0
     assert (tmp_path / "s.wav").is_file() and (tmp_path / "s_1.wav").is_file()
+    assert main(["codec", str(clip), "-o", str(tmp_path / "c.wav"), "--model", str(models["codec"]),
+                 "--num_quantizers", "1", "--json", str(tmp_path / "c.json")]) == 0
+    coded, rate = sf.read(tmp_path / "c.wav")
+    assert rate == 22050 and len(coded) == 3 * 22050
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["bitrate_kbps"] > 0 and "si_sdr_db" in report
 
 
 def test_images_encode_decode_compare(clip, tmp_path):

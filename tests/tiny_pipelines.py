@@ -31,3 +31,17 @@ def save_tiny_autoencoder(folder: Path, variational: bool = True) -> Path:
                                      normalization="per_clip", griffin_lim_iters=4)
     AudioAutoencoderPipeline(model=model, converter=converter).save_pretrained(folder)
     return folder
+
+
+def save_tiny_codec(folder: Path) -> Path:
+    """A ~10k-parameter three-level codec at 22.05 kHz (0.5 s chunks)."""
+    from audiogen_hf.models import HierarchicalCodecConfig, HierarchicalCodecFeatureExtractor, HierarchicalCodecModel
+    from audiogen_hf.pipelines import AudioCodecPipeline
+
+    torch.manual_seed(0)
+    config = HierarchicalCodecConfig(sampling_rate=22050, encoder_strides=[2, 2], encoder_channels=[8, 16],
+                                     level_ratios=[2, 4, 8], level_channels=16, codebook_size=16, codebook_dim=8,
+                                     chunk_length_s=0.5)
+    model = HierarchicalCodecModel(config).eval()
+    AudioCodecPipeline(model, HierarchicalCodecFeatureExtractor.from_model_config(config)).save_pretrained(folder)
+    return folder

@@ -74,8 +74,7 @@ def make_handler(task, pipe, max_seconds: float, output_dir: Path):
             if task.needs_audio:
                 if not audio_path:
                     raise UserError("upload or record some audio first")
-                target = pipe.converter.config.sampling_rate if pipe is not None else None
-                audio, rate = read_audio(audio_path, sampling_rate=target, max_seconds=max_seconds)
+                audio, rate = read_audio(audio_path, max_seconds=max_seconds)  # the pipelines resample
             progress(0.0, desc=task.title)
             result = task.run(pipe, audio, rate, **options)
             output_dir.mkdir(parents=True, exist_ok=True)

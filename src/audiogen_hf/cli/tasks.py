@@ -85,7 +85,7 @@ def run_continue(pipe, audio, sampling_rate, seconds=5.0, noise_scale=0.0, seed=
         errors = hf_metrics.spectral_feature_errors([result[prompt_samples: prompt_samples + span]],
                                                     [result[prompt_samples - span: prompt_samples]], rate)
         metrics.update({f"continuation_vs_prompt_{k}": round(v, 4) for k, v in errors.items()})
-    return TaskResult(result, rate, _numpy(out.mels[0]), "mel band", pipe.converter.config.hop_length, metrics)
+    return TaskResult(result, rate, _numpy(out.spectrograms[0]), "mel band (dB)", pipe.converter.config.hop_length, metrics)
 
 
 def run_reconstruct(pipe, audio, sampling_rate, phase="griffin_lim", griffin_lim_iters=32, progress=None):
@@ -164,6 +164,29 @@ def run_images(pipe, audio, sampling_rate, size=0, bpm=True, clap_model="", prog
     return TaskResult(_numpy(decoded[0]), rate, magnitude, "STFT bin (dB)", config.hop_length, metrics)
 
 
+def run_codec(pipe, audio, sampling_rate, num_quantizers=0, progress=None):
+    """Compress and decompress through the neural codec; metrics: the real bitrate of the ``.agc`` bitstream,
+    SI-SDR, spectral convergence and log-spectral distance of the mono mix at the codec's rate."""
+    import torch
+
+    from ..audio import SpectrogramConverter, resample
+    from ..evaluation import hf_metrics
+
+    out = pipe(audio, sampling_rate=sampling_rate, num_quantizers=int(num_quantizers) or None, output_type="pt")
+    rate = out.sampling_rate
+    decoded = out.audios[0].mean(dim=0)  # [samples], the channels mixed down
+    reference = resample(torch.as_tensor(audio), sampling_rate, rate) if sampling_rate != rate else audio
+    reference = torch.as_tensor(reference)[..., : decoded.shape[-1]]
+    pairs = ([_numpy(decoded)], [_numpy(reference)])
+    metrics = {"bitrate_kbps": out.bitrate[0] / 1000, "compression_ratio": out.compression_ratio[0],
+               **hf_metrics.si_sdr(*pairs), **hf_metrics.spectral_convergence(*pairs, sampling_rate=rate),
+               **hf_metrics.log_spectral_distance(*pairs, sampling_rate=rate)}
+    converter = SpectrogramConverter(sampling_rate=rate, n_fft=2048, hop_length=512, mode="mel", n_mels=128)
+    picture = converter.audio_to_spectrogram(decoded.float()).spectrogram
+    return TaskResult(_numpy(decoded), rate, _numpy(picture), "mel band (dB)", 512,
+                      {k: round(float(v), 4) for k, v in metrics.items()})
+
+
 def _is_variational(pipe) -> bool:
     return bool(getattr(pipe.model.config, "variational", False))
 
@@ -184,6 +207,9 @@ TASKS = {task.name: task for task in [
          "AudioAutoencoderPipeline", False,
          (Option("num_samples", int, 1, "how many clips", 1, 16, 1), SEED, GRIFFIN_LIM), run_sample,
          available=_is_variational, unavailable_reason="the model is not variational (train with --variational true)"),
+    Task("codec", "Neural codec", "compress and decompress a recording with the neural codec (AudioCodecPipeline)",
+         "AudioCodecPipeline", True,
+         (Option("num_quantizers", int, 0, "quantizers per level, the bitrate (0: all)", 0, 32, 1),), run_codec),
     Task("images", "Spectrogram images", "audio -> 16-bit spectrogram PNGs -> audio, with SNR/PSNR, BPM, caption",
          None, True,
          (Option("size", int, 0, "resize slices to SIZE x SIZE (0: native 1025, lossless)", 0, 1024, 64),

@@ -7,9 +7,10 @@ registers nothing). A new pipeline: import it here and add its class to ``PIPELI
 """
 
 from .audio_autoencoder import AudioAutoencoderPipeline, AudioAutoencoderPipelineOutput
+from .audio_codec import AudioCodecPipeline, AudioCodecPipelineOutput
 from .mel_continuation import MelContinuationPipeline, MelContinuationPipelineOutput
 
-PIPELINES = [MelContinuationPipeline, AudioAutoencoderPipeline]
+PIPELINES = [MelContinuationPipeline, AudioAutoencoderPipeline, AudioCodecPipeline]
 
 
 def register_with_diffusers() -> None:
