@@ -56,6 +56,7 @@ setup(
         "mido>=1.3,<2",
         "matplotlib>=3.8,<4",
         "tqdm>=4.66,<5",
+        "torchmetrics>=1.4,<2",  # FID / KID (over features of a classifier trained here: no Inception weights offline)
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["audiogen = audiogen_hf.cli.main:main"]},
