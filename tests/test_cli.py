@@ -36,7 +36,8 @@ def clip(real_track, tmp_path_factory):
 def test_help_everywhere(capsys):
     assert main(["--help"]) == 0
     listing = capsys.readouterr().out
-    for command in ("corpus", "train", "evaluate", "continue", "reconstruct", "sample", "codec", "images", "app"):
+    commands = ("corpus", "train", "evaluate", "continue", "reconstruct", "sample", "roundtrip", "images", "app")
+    for command in commands:
         assert f"  {command}" in listing
         assert main([command, "--help"]) == 0, command
         assert "usage" in capsys.readouterr().out.lower(), command
@@ -63,7 +64,7 @@ def test_generation_commands_on_real_audio(models, clip, tmp_path, capsys):
     assert main(["sample", "-o", str(tmp_path / "s.wav"), "--model", str(models["vae"]), "--num_samples", "2",
                  "--seed", "3"]) == 0
     assert (tmp_path / "s.wav").is_file() and (tmp_path / "s_1.wav").is_file()
-    assert main(["codec", str(clip), "-o", str(tmp_path / "c.wav"), "--model", str(models["codec"]),
+    assert main(["roundtrip", str(clip), "-o", str(tmp_path / "c.wav"), "--model", str(models["codec"]),
                  "--num_quantizers", "1", "--json", str(tmp_path / "c.json")]) == 0
     coded, rate = sf.read(tmp_path / "c.wav")
     assert rate == 22050 and len(coded) == 3 * 22050

@@ -85,7 +85,8 @@ def run_continue(pipe, audio, sampling_rate, seconds=5.0, noise_scale=0.0, seed=
         errors = hf_metrics.spectral_feature_errors([result[prompt_samples: prompt_samples + span]],
                                                     [result[prompt_samples - span: prompt_samples]], rate)
         metrics.update({f"continuation_vs_prompt_{k}": round(v, 4) for k, v in errors.items()})
-    return TaskResult(result, rate, _numpy(out.spectrograms[0]), "mel band (dB)", pipe.converter.config.hop_length, metrics)
+    return TaskResult(result, rate, _numpy(out.spectrograms[0]), "mel band (dB)", pipe.converter.config.hop_length,
+                      metrics)
 
 
 def run_reconstruct(pipe, audio, sampling_rate, phase="griffin_lim", griffin_lim_iters=32, progress=None):
@@ -207,7 +208,8 @@ TASKS = {task.name: task for task in [
          "AudioAutoencoderPipeline", False,
          (Option("num_samples", int, 1, "how many clips", 1, 16, 1), SEED, GRIFFIN_LIM), run_sample,
          available=_is_variational, unavailable_reason="the model is not variational (train with --variational true)"),
-    Task("codec", "Neural codec", "compress and decompress a recording with the neural codec (AudioCodecPipeline)",
+    Task("roundtrip", "Neural codec",
+         "compress and decompress a recording with the neural codec (AudioCodecPipeline)",
          "AudioCodecPipeline", True,
          (Option("num_quantizers", int, 0, "quantizers per level, the bitrate (0: all)", 0, 32, 1),), run_codec),
     Task("images", "Spectrogram images", "audio -> 16-bit spectrogram PNGs -> audio, with SNR/PSNR, BPM, caption",
