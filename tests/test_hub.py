@@ -53,7 +53,7 @@ def test_pipeline_and_model_load_by_hub_id_from_the_cache_offline(tmp_path):
     place_in_cache(tmp_path / "saved", hf_home, "someone/tiny-jam")
     prompt = torch.sin(torch.arange(8000) * 0.05)
     torch.save(prompt, tmp_path / "prompt.pt")
-    expected = pipe(prompt, num_frames=4, output_type="pt").audios
+    expected = pipe(prompt, sampling_rate=8000, num_frames=4, output_type="pt").audios
     torch.save(expected, tmp_path / "expected.pt")
     code = f"""
 import torch
@@ -66,7 +66,7 @@ prompt, expected = torch.load({str(tmp_path / 'prompt.pt')!r}), torch.load({str(
 for pipe in (DiffusionPipeline.from_pretrained("someone/tiny-jam"), MelContinuationPipeline.from_pretrained(
         "someone/tiny-jam"), load_pipeline("someone/tiny-jam")):
     assert type(pipe) is MelContinuationPipeline, type(pipe)
-    torch.testing.assert_close(pipe(prompt, num_frames=4, output_type="pt").audios, expected, rtol=0, atol=0)
+    torch.testing.assert_close(pipe(prompt, sampling_rate=8000, num_frames=4, output_type="pt").audios, expected, rtol=0, atol=0)
 model = AutoModel.from_pretrained("someone/tiny-jam", subfolder="model")
 assert type(model).__name__ == "MelLSTMModel"
 try:
