@@ -24,6 +24,7 @@ from transformers.utils import ModelOutput
 
 from ...audio.features import mel_frequencies, spectral_features
 from ...audio.spectrogram import denormalize_range, from_db
+from ..modeling_utils import AutoMapMixin
 from .configuration_mel_lstm import SPECTRAL_FEATURES, MelLSTMConfig
 
 
@@ -46,7 +47,7 @@ class MelLSTMOutput(ModelOutput):
     state: Optional[tuple] = None
 
 
-class MelLSTMPreTrainedModel(PreTrainedModel):
+class MelLSTMPreTrainedModel(AutoMapMixin, PreTrainedModel):
     config_class = MelLSTMConfig
     base_model_prefix = "mel_lstm"
     main_input_name = "input_mels"
