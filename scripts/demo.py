@@ -198,10 +198,10 @@ def spectrogram_diffusion_report(gtzan_root: Path, output_dir: Path) -> dict:
     picture per genre."""
     from diffusers import DDIMScheduler
 
-    from audiogen_hf.pipelines import SpectrogramDiffusionPipeline
+    from audiogen_hf.pipelines import MelDiffusionPipeline
 
     run_dir, metrics = train_or_reuse("spectrogram_diffusion_demo", output_dir / "spectrogram_diffusion", gtzan_root)
-    pipe = SpectrogramDiffusionPipeline.from_pretrained(run_dir / "pipeline")
+    pipe = MelDiffusionPipeline.from_pretrained(run_dir / "pipeline")
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     files = write_genre_clips(pipe, output_dir / "spectrogram_diffusion_clips", num_inference_steps=50,
                               guidance_scale=2.0)

@@ -36,7 +36,7 @@ KNOWN_GAPS = {
     "audiogen_hf.models.image_classifier.modeling_image_classifier": "module docstring: no origin line",
     "audiogen_hf.pipelines.audio_codec.pipeline_audio_codec": "AudioCodecPipeline: no Args: in the class docstring",
     "audiogen_hf.pipelines.image_diffusion.pipeline_image_diffusion": "ImageDiffusionPipeline.__call__: no Returns:",
-    "audiogen_hf.pipelines.spectrogram_diffusion.pipeline_spectrogram_diffusion": "SpectrogramDiffusionPipeline"
+    "audiogen_hf.pipelines.spectrogram_diffusion.pipeline_spectrogram_diffusion": "MelDiffusionPipeline"
     ".__call__: no Returns:",
 }
 

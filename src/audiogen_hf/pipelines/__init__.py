@@ -10,14 +10,16 @@ from .audio_autoencoder import AudioAutoencoderPipeline, AudioAutoencoderPipelin
 from .audio_codec import AudioCodecPipeline, AudioCodecPipelineOutput
 from .image_diffusion import ImageDiffusionPipeline
 from .mel_continuation import MelContinuationPipeline, MelContinuationPipelineOutput
-from .spectrogram_diffusion import SpectrogramDiffusionPipeline, SpectrogramDiffusionPipelineOutput
+from .spectrogram_diffusion import MelDiffusionPipeline, MelDiffusionPipelineOutput
 
 PIPELINES = [MelContinuationPipeline, AudioAutoencoderPipeline, AudioCodecPipeline, ImageDiffusionPipeline,
-             SpectrogramDiffusionPipeline]
+             MelDiffusionPipeline]
 
 
 def register_with_diffusers() -> None:
-    """Make ``diffusers.<Name>`` our pipeline classes (what ``DiffusionPipeline.from_pretrained`` looks up)."""
+    """Make ``diffusers.<Name>`` our pipeline classes (what ``DiffusionPipeline.from_pretrained`` looks up). Our names
+    must not shadow diffusers' own: the genre-conditioned music pipeline is ``MelDiffusionPipeline`` because
+    diffusers already has a (MIDI-conditioned) ``SpectrogramDiffusionPipeline``."""
     import diffusers
 
     for pipeline_class in PIPELINES:
