@@ -5,6 +5,7 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
+from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
@@ -21,12 +22,15 @@ class MelLSTMOutput(ModelOutput):
     predictions: ``[batch, frames, n_mels]``, frame ``t`` predicts input frame ``t + 1``.
     spectral_losses: each weighted feature's mean absolute difference (unweighted), when computed.
     state: the LSTM ``(h, c)`` after the last frame, to continue from.
+    scales: ``[batch, frames, n_mels]`` predicted standard deviation of each band of the next frame
+        (``output_distribution="gaussian"``; ``predictions`` is then the mean).
     """
 
     loss: Optional[torch.FloatTensor] = None
     predictions: Optional[torch.FloatTensor] = None
     spectral_losses: Optional[dict] = None
     state: Optional[tuple] = None
+    scales: Optional[torch.FloatTensor] = None
 
 
 class MelLSTMPreTrainedModel(PreTrainedModel):
@@ -59,6 +63,8 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
                             dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.n_mels)
+        if config.output_distribution == "gaussian":
+            self.scale_head = nn.Linear(config.hidden_size, config.n_mels)
         self._band_frequencies = None  # Hz of each mel band, built on first use (not a weight)
         self.post_init()
 
@@ -80,18 +86,44 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         self._check(input_mels, "input_mels")
         hidden, state = self.lstm(input_mels, state)
         # Residual: the network predicts the change from the current frame, the strong baseline for music.
-        predictions = input_mels + self.head(self.dropout(hidden))
+        hidden = self.dropout(hidden)
+        predictions = input_mels + self.head(hidden)
+        scales = None
+        if self.config.output_distribution == "gaussian":
+            scales = F.softplus(self.scale_head(hidden)) + self.config.min_std
         loss, spectral = None, None
         if labels is not None:
             self._check(labels, "labels")
-            if labels.shape != predictions.shape:
-                raise ValueError(f"labels {tuple(labels.shape)} must match the predictions {tuple(predictions.shape)}")
-            loss = F.mse_loss(predictions, labels)
-            if self.config.spectral_loss_weights:
-                spectral = self.spectral_losses(predictions, labels)
-                loss = loss + sum(self.config.spectral_loss_weights[k] * v for k, v in spectral.items())
-        output = MelLSTMOutput(loss=loss, predictions=predictions, spectral_losses=spectral, state=state)
+            loss, spectral = self.compute_loss(predictions, labels, scales)
+        output = MelLSTMOutput(loss=loss, predictions=predictions, spectral_losses=spectral, state=state,
+                               scales=scales)
         return output if (return_dict if return_dict is not None else self.config.return_dict) else output.to_tuple()
+
+    def compute_loss(self, predictions: torch.Tensor, labels: torch.Tensor,
+                     scales: Optional[torch.Tensor] = None) -> tuple:
+        """``(loss, spectral_losses or None)`` of predicted next frames (and ``scales`` for the Gaussian head):
+        MSE, plus ``nll_weight`` x the Gaussian negative log-likelihood per band (constant dropped), plus the
+        weighted spectral losses."""
+        if labels.shape != predictions.shape:
+            raise ValueError(f"labels {tuple(labels.shape)} must match the predictions {tuple(predictions.shape)}")
+        loss, spectral = F.mse_loss(predictions, labels), None
+        if scales is not None and self.config.nll_weight > 0:
+            nll = torch.log(scales) + 0.5 * ((labels - predictions) / scales) ** 2
+            loss = loss + self.config.nll_weight * nll.mean()
+        if self.config.spectral_loss_weights:
+            spectral = self.spectral_losses(predictions, labels)
+            loss = loss + sum(self.config.spectral_loss_weights[k] * v for k, v in spectral.items())
+        return loss, spectral
+
+    def sample_frames(self, output: MelLSTMOutput, temperature: float = 0.0,
+                      generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Draw next frames from ``output``: the mean plus ``temperature`` x the predicted std x N(0, 1) noise
+        (from ``generator``) for the Gaussian head; the prediction itself at temperature 0 or for the point head."""
+        frames = output.predictions
+        if output.scales is not None and temperature > 0:
+            noise = randn_tensor(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
+            frames = frames + temperature * output.scales * noise
+        return frames
 
     def to_linear(self, mels: torch.Tensor) -> torch.Tensor:
         """Model frames -> linear mel power (undoes the normalised dB scale when ``target_log``)."""
@@ -126,13 +158,24 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         num_frames: int,
         noise_scale: float = 0.0,
         generator: Optional[torch.Generator] = None,
+        temperature: Optional[float] = None,
+        level_control: Optional[float] = None,
     ) -> torch.Tensor:
         """Continue ``prompt_mels`` ``[batch, frames, n_mels]`` by ``num_frames`` frames, each predicted from the
         previous ones; returns only the new frames ``[batch, num_frames, n_mels]``.
 
+        ``temperature`` (default ``config.sampling_temperature``): with the Gaussian head each frame is sampled from
+        the predicted distribution with its std scaled by ``temperature`` (noise from ``generator``); 0 is the
+        deterministic mean rollout. ``level_control`` (default ``config.level_control``): see ``MelLSTMConfig``.
         ``noise_scale`` > 0 adds Gaussian noise of that std (drawn from ``generator``) to each predicted frame before
-        it is fed back, for varied continuations; at 0 generation is deterministic.
+        it is fed back, for varied continuations; at 0 (and temperature 0) generation is deterministic.
         """
+        temperature = self.config.sampling_temperature if temperature is None else temperature
+        level_control = self.config.level_control if level_control is None else level_control
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if not 0 <= level_control <= 1:
+            raise ValueError(f"level_control must be in [0, 1], got {level_control}")
         if not isinstance(num_frames, int) or num_frames < 1:
             raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
         if noise_scale < 0:
@@ -140,19 +183,33 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         was_training = self.training
         self.eval()
 
-        def next_frame(predictions: torch.Tensor) -> torch.Tensor:
+        prompt_level = prompt_mels.mean(dim=(1, 2), keepdim=True)  # [batch, 1, 1]
+        level_sum = torch.zeros_like(prompt_level)
+
+        def next_frame(output: MelLSTMOutput, count: int) -> torch.Tensor:
+            nonlocal level_sum
+            predictions = self.sample_frames(output, temperature, generator)
             if noise_scale > 0:
-                noise = torch.randn(predictions.shape, generator=generator, device=predictions.device,
-                                    dtype=predictions.dtype)
+                noise = randn_tensor(predictions.shape, generator=generator, device=predictions.device,
+                                     dtype=predictions.dtype)
                 predictions = predictions + noise_scale * noise
-            return self.clamp_frames(predictions)
+            if level_control > 0:  # pull the running mean level of the continuation back to the prompt's
+                running = (level_sum + predictions.mean(dim=(1, 2), keepdim=True)) / count
+                predictions = predictions + level_control * (prompt_level - running)
+            frame = self.clamp_frames(predictions)
+            level_sum = level_sum + frame.mean(dim=(1, 2), keepdim=True)
+            return frame
 
         output = self(prompt_mels, return_dict=True)
-        frame, state, frames = next_frame(output.predictions[:, -1:]), output.state, []
-        for _ in range(num_frames):
+        last = MelLSTMOutput(predictions=output.predictions[:, -1:],
+                             scales=None if output.scales is None else output.scales[:, -1:])
+        frame, state, frames = next_frame(last, 1), output.state, []
+        for index in range(num_frames):
             frames.append(frame)
+            if index == num_frames - 1:
+                break
             output = self(frame, state=state, return_dict=True)
-            frame, state = next_frame(output.predictions), output.state
+            frame, state = next_frame(output, index + 2), output.state
         self.train(was_training)
         return torch.cat(frames, dim=1)
 

@@ -57,12 +57,15 @@ class MelContinuationPipeline(DiffusionPipeline):
         num_frames: Optional[int] = None,
         noise_scale: float = 0.0,
         generator: Optional[torch.Generator] = None,
+        temperature: Optional[float] = None,
+        level_control: Optional[float] = None,
         griffin_lim_iters: Optional[int] = None,
         output_type: str = "np",
         return_dict: bool = True,
     ):
         """Continue mono prompt ``audio`` (``[samples]`` or ``[batch, samples]``) by ``duration_s`` seconds or
-        ``num_frames`` mel frames. ``noise_scale``/``generator`` vary the continuation (0: deterministic).
+        ``num_frames`` mel frames. ``noise_scale``/``generator`` vary the continuation (0: deterministic);
+        ``temperature`` / ``level_control`` (defaults: the model config's) as in ``MelLSTMModel.generate``.
         ``output_type``: ``"np"``, ``"pt"`` or ``"mel"`` (no audio synthesis)."""
         if output_type not in ("np", "pt", "mel"):
             raise ValueError(f"output_type must be 'np', 'pt' or 'mel', got {output_type!r}")
@@ -83,7 +86,8 @@ class MelContinuationPipeline(DiffusionPipeline):
             num_frames = math.ceil(duration_s * rate / converter.config.hop_length)
 
         prompt = converter.audio_to_spectrogram(audio).spectrogram.transpose(-1, -2)  # [batch, frames, n_mels]
-        continuation = self.model.generate(prompt, num_frames, noise_scale=noise_scale, generator=generator)
+        continuation = self.model.generate(prompt, num_frames, noise_scale=noise_scale, generator=generator,
+                                           temperature=temperature, level_control=level_control)
         mels = torch.cat([prompt, continuation], dim=1).transpose(-1, -2)
         audios = None
         if output_type != "mel":
