@@ -1,19 +1,26 @@
-"""Evaluate a trained Jam Assistant pipeline on MUSDB clips: next-frame metrics and target/prediction audio.
+"""Evaluate a trained Jam Assistant pipeline on MUSDB clips: next-frame metrics, continuation metrics and
+target/prediction audio.
 
     python scripts/evaluate.py --model outputs/mel_lstm_musdb/pipeline --musdb_root data/corpus/musdb \
         --save_audio --audio_samples 2 --output_dir outputs/evaluation
 
 Prints a metrics table and writes ``metrics.json`` (and ``sample_<i>_{target,prediction}.wav`` with their pictures).
+Continuation metrics (``continuation/...``, ``audiogen_hf.evaluation.continuation``): the first
+``--prompt_seconds`` of each window of the subset (hop ``--hop_seconds``) continued by ``--continuation_seconds``
+and compared with the true continuation, median over windows (and ``--seeds`` sampling seeds), with
+``continuation/goals/...`` saying which of the Jam Assistant's goals are met.
 """
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from transformers import HfArgumentParser
 
+from audiogen_hf.evaluation.continuation import continuation_goals, median_metrics
 from audiogen_hf.pipelines import MelContinuationPipeline
 from audiogen_hf.training import MelLSTMArguments, MelLSTMObjective
 
@@ -28,6 +35,11 @@ class EvaluateArguments:
     save_audio: bool = False
     audio_samples: int = 2
     output_dir: str = "outputs/evaluation"
+    prompt_seconds: float = 5.0
+    continuation_seconds: float = 5.0
+    hop_seconds: float = 5.0
+    seeds: int = 1
+    temperature: Optional[float] = None
 
 
 def main(argv=None) -> dict:
@@ -35,17 +47,27 @@ def main(argv=None) -> dict:
     pipe = MelContinuationPipeline.from_pretrained(args.model)
     model, converter = pipe.model.eval(), pipe.converter
     c = converter.config
-    data = MelLSTMArguments(musdb_root=args.musdb_root, sample_rate=c.sample_rate, clip_seconds=args.clip_seconds)
+    data = MelLSTMArguments(musdb_root=args.musdb_root, sample_rate=c.sample_rate, clip_seconds=args.clip_seconds,
+                            continuation_prompt_seconds=args.prompt_seconds,
+                            continuation_seconds=args.continuation_seconds)
     objective = MelLSTMObjective(data, converter=converter)  # the pipeline's own mel analysis
     clips = objective.mels(subsets=args.subset, split=None)
     metrics = objective.evaluate(model, DataLoader(clips, batch_size=args.batch_size), Accelerator())
     metrics["clips"] = len(clips)
+    windows = objective.continuation_windows(subsets=args.subset, hop_seconds=args.hop_seconds)
+    if len(windows):
+        rows = [row for seed in range(args.seeds)
+                for row in objective.continuations(model, windows, temperature=args.temperature, seed=seed)]
+        summary = median_metrics(rows)
+        metrics.update({f"continuation/{k}": v for k, v in summary.items()})
+        metrics.update({f"continuation/goals/{k}": float(v) for k, v in continuation_goals(summary).items()})
+        metrics["continuation/clips"] = len(windows)
 
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    print(f"{'metric':12s}{'value':>14s}")
+    print(f"{'metric':36s}{'value':>14s}")
     for name, value in metrics.items():
-        print(f"{name:12s}{value:14.6g}")
+        print(f"{name:36s}{value:14.6g}")
     (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
 
     if args.save_audio:
