@@ -40,6 +40,7 @@ class EvaluateArguments:
     hop_seconds: float = 5.0
     seeds: int = 1
     temperature: Optional[float] = None
+    level_control: Optional[float] = None
 
 
 def main(argv=None) -> dict:
@@ -57,7 +58,8 @@ def main(argv=None) -> dict:
     windows = objective.continuation_windows(subsets=args.subset, hop_seconds=args.hop_seconds)
     if len(windows):
         rows = [row for seed in range(args.seeds)
-                for row in objective.continuations(model, windows, temperature=args.temperature, seed=seed)]
+                for row in objective.continuations(model, windows, temperature=args.temperature, seed=seed,
+                                                         level_control=args.level_control)]
         summary = median_metrics(rows)
         metrics.update({f"continuation/{k}": v for k, v in summary.items()})
         metrics.update({f"continuation/goals/{k}": float(v) for k, v in continuation_goals(summary).items()})

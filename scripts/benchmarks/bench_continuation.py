@@ -53,6 +53,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--temperatures", default="", help="comma-separated temperatures to score (default: the "
                         "model's own)")
+    parser.add_argument("--level_controls", default="", help="comma-separated level_control values to score "
+                        "(default: the model's own)")
     args, extra = parser.parse_known_args(argv)
     output_dir = Path(args.output_dir)
     results, reference_mse = {}, None
@@ -68,17 +70,20 @@ def main(argv=None) -> dict:
         mse = objective.next_frame_metrics(model, DataLoader(clips, batch_size=8), _NoGather())["mse"]
         reference_mse = reference_mse or mse
         temperatures = [float(t) for t in args.temperatures.split(",") if t] or [None]
-        for temperature in temperatures:
+        controls = [float(t) for t in args.level_controls.split(",") if t] or [None]
+        for temperature, control in [(t, c) for t in temperatures for c in controls]:
             rows = []
             for seed in range(args.seeds):
                 if "__noise_scale" in overrides:
                     pipe_rows = _with_noise(objective, model, windows, overrides["__noise_scale"], seed)
                 else:
-                    pipe_rows = objective.continuations(model, windows, temperature=temperature, seed=seed)
+                    pipe_rows = objective.continuations(model, windows, temperature=temperature, seed=seed,
+                                                        level_control=control)
                 rows.extend(pipe_rows)
             summary = median_metrics(rows)
             summary.update(next_frame_mse=mse, mse_ratio=mse / reference_mse, clips=len(windows))
-            key = name if temperature is None else f"{name}@T={temperature:g}"
+            key = name + ("" if temperature is None else f"@T={temperature:g}") + \
+                ("" if control is None else f",level={control:g}")
             summary["goals"] = continuation_goals(summary)
             results[key] = summary
             _print_row(key, summary)
