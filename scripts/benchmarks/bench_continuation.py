@@ -27,7 +27,7 @@ VARIANTS = {
     "gaussian": {"output_distribution": "gaussian"},
     "gaussian_noise": {"output_distribution": "gaussian", "input_noise_std": 0.02},
     "gaussian_rollout": {"output_distribution": "gaussian", "rollout_frames": 32},
-    "gaussian_rollout_level": {"output_distribution": "gaussian", "rollout_frames": 32, "level_control": 0.05},
+    "gaussian_rollout_w03": {"output_distribution": "gaussian", "rollout_frames": 32, "rollout_weight": 0.3},
 }
 
 

@@ -38,7 +38,7 @@ class MelLSTMArguments:
     # what keeps the rollout alive (issue 15); the seed is output_distribution none, no noise, no rollouts
     output_distribution: str = field(default="none", metadata={"help": "none (MSE, the seed) or gaussian."})
     nll_weight: float = field(default=0.01, metadata={"help": "Gaussian NLL weight (output_distribution gaussian)."})
-    sampling_temperature: float = field(default=1.0, metadata={
+    sampling_temperature: float = field(default=0.5, metadata={
         "help": "Default sampling temperature of the saved model."})
     level_control: float = field(default=0.0, metadata={"help": "Default level control of the saved model."})
     input_noise_std: float = field(default=0.0, metadata={
@@ -47,6 +47,8 @@ class MelLSTMArguments:
         "help": "Train on its own rollouts: the last N frames of each clip are also predicted free-running, each "
                 "fed the model's own (sampled, detached) previous frame, against the real frames."})
     rollout_weight: float = field(default=1.0, metadata={"help": "Weight of the rollout loss."})
+    rollout_temperature: float = field(default=1.0, metadata={
+        "help": "Temperature of the samples fed back in the training rollouts (Gaussian head)."})
     continuation_prompt_seconds: float = field(default=5.0, metadata={"help": "Validation continuation prompt."})
     continuation_seconds: float = field(default=5.0, metadata={"help": "Validation continuation length."})
     continuation_clips: int = field(default=6, metadata={"help": "Validation continuations (0: none)."})
@@ -124,7 +126,7 @@ class MelLSTMObjective:
         for index in range(rollout):
             last = type(frame)(predictions=frame.predictions[:, -1:],
                                scales=None if frame.scales is None else frame.scales[:, -1:])
-            fed = unwrapped.clamp_frames(unwrapped.sample_frames(last, unwrapped.config.sampling_temperature)).detach()
+            fed = unwrapped.clamp_frames(unwrapped.sample_frames(last, a.rollout_temperature)).detach()
             frame = model(fed, state=state)
             state = frame.state
             losses.append(unwrapped.compute_loss(frame.predictions, labels[:, split + index: split + index + 1],

@@ -54,7 +54,7 @@ class MelLSTMConfig(PretrainedConfig):
         output_distribution: str = "none",
         nll_weight: float = 0.01,
         min_std: float = 1e-3,
-        sampling_temperature: float = 1.0,
+        sampling_temperature: float = 0.5,
         level_control: float = 0.0,
         **kwargs,
     ):
