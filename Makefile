@@ -7,7 +7,7 @@ CORPUS ?= data/corpus
 SYSTEM_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont fluid-soundfont-gm sox espeak-ng libsndfile1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages corpus demo test bench clean
+.PHONY: setup system-packages corpus demo test test-fast style quality bench clean
 
 setup: system-packages $(VENV)/.installed
 
@@ -29,8 +29,21 @@ corpus: setup
 demo: corpus
 	$(PY) scripts/demo.py --corpus_dir $(CORPUS) --output_dir outputs/demo
 
-test: corpus
+# Code style (ruff.toml: line length 119, rules E, F, I, W). `style` fixes what it can, `quality` only checks.
+CHECK_DIRS := src tests scripts
+
+style: setup
+	$(VENV)/bin/ruff check --fix $(CHECK_DIRS)
+
+quality: setup
+	$(VENV)/bin/ruff check $(CHECK_DIRS)
+
+test: quality corpus
 	AUDIOGEN_HF_CORPUS=$(CORPUS) $(PY) -m pytest -q tests
+
+# the tests that need no corpus (tests using a corpus fixture are marked `corpus` by tests/conftest.py)
+test-fast: quality
+	$(PY) -m pytest -q tests -m "not corpus"
 
 bench: corpus
 	$(PY) scripts/benchmarks/bench_spectrogram.py --corpus_dir $(CORPUS)

@@ -39,6 +39,6 @@ setup(
         "tqdm>=4.66",
     ],
     extras_require={
-        "dev": ["pytest>=8"],
+        "dev": ["pytest>=8", "ruff>=0.8"],
     },
 )

@@ -48,7 +48,7 @@ def main(argv=None) -> dict:
     pipe = MelContinuationPipeline.from_pretrained(args.model)
     model, converter = pipe.model.eval(), pipe.converter
     c = converter.config
-    data = MelLSTMArguments(musdb_root=args.musdb_root, sample_rate=c.sample_rate, clip_seconds=args.clip_seconds,
+    data = MelLSTMArguments(musdb_root=args.musdb_root, sampling_rate=c.sampling_rate, clip_seconds=args.clip_seconds,
                             continuation_prompt_seconds=args.prompt_seconds,
                             continuation_seconds=args.continuation_seconds)
     objective = MelLSTMObjective(data, converter=converter)  # the pipeline's own mel analysis

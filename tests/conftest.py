@@ -9,6 +9,19 @@ import torch
 from audiogen_hf.audio import load_audio
 
 REPO = Path(__file__).resolve().parents[1]
+CORPUS_FIXTURES = {"corpus_dir", "musdb_root", "gtzan_root", "real_track", "music"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "corpus: needs the offline real-music corpus (built on first use if missing); "
+                            "`pytest -m 'not corpus'` runs the fast tier alone")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses a corpus fixture (directly or through another fixture) is a ``corpus`` test, marked or not."""
+    for item in items:
+        if CORPUS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.corpus)
 
 
 @pytest.fixture(scope="session")
@@ -44,5 +57,5 @@ def real_track(musdb_root) -> Path:
 @pytest.fixture(scope="session")
 def music(real_track) -> torch.Tensor:
     """5 s of a real stereo mixture at 22.05 kHz, ``[2, samples]``."""
-    audio, _ = load_audio(real_track / "mixture.wav", sample_rate=22050, offset=2.0, duration=5.0)
+    audio, _ = load_audio(real_track / "mixture.wav", sampling_rate=22050, offset=2.0, duration=5.0)
     return audio

@@ -9,6 +9,7 @@ import unittest
 import pytest
 import torch
 from accelerate import Accelerator
+from test_modeling_common import ModelTesterMixin
 from torch.utils.data import DataLoader
 from transformers import AutoModel
 
@@ -28,7 +29,6 @@ from audiogen_hf.training import (
     TrainingArguments,
     train,
 )
-from test_modeling_common import ModelTesterMixin
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 TINY_SPECTROGRAM = dict(num_frames=64, channels=[8, 16, 16], latent_dim=16)
@@ -110,11 +110,11 @@ def test_reconstruction_keeps_length_and_batches(trained, name, music):
 def test_pipeline_windows_are_exact_with_a_perfect_model_and_the_input_phase(trained, music):
     """With a model that returns its input, the windowing, per-window normalisation and overlap-free reassembly
     must give back the input audio itself (phase='input')."""
-    from audiogen_hf.models import AutoencoderOutput
+    from audiogen_hf.models import SpectrogramAutoencoderOutput
 
     _, _, output_dir, _ = trained["spectrogram"]
     pipe = AudioAutoencoderPipeline.from_pretrained(output_dir / "pipeline")
-    pipe.model.forward = lambda x, **kwargs: AutoencoderOutput(reconstruction=x)
+    pipe.model.forward = lambda x, **kwargs: SpectrogramAutoencoderOutput(reconstruction=x)
     for clip in (music[:, :70001], music[:, :5000]):  # four 64-frame windows and a bit; shorter than one window
         out = pipe(clip, sampling_rate=22050, phase="input", output_type="pt").audios
         snr = 10 * torch.log10(clip.square().sum() / (clip - out).square().sum())
@@ -138,7 +138,8 @@ def test_variational_sampling_is_seeded_and_kl_warms_up(model_class, config, tmp
     for _ in range(5):
         out = model(x, labels=x)
         terms.append(float((out.loss - out.reconstruction_loss).detach() / out.kl_loss.detach()))
-    assert terms == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-4)  # the KL weight rises over kl_warmup_steps batches
+    # the KL weight rises over kl_warmup_steps batches
+    assert terms == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-4)
     model.save_pretrained(tmp_path)
     assert int(model_class.from_pretrained(tmp_path).kl_steps) == 5  # the warm-up survives save/load
     bins = model.spectrogram_shape[0]
@@ -150,6 +151,13 @@ def test_variational_sampling_is_seeded_and_kl_warms_up(model_class, config, tmp
     c = pipe(num_samples=2, generator=torch.Generator().manual_seed(8), output_type="pt")
     assert a.audios.shape == (2, 19 * 16) and torch.equal(a.audios, b.audios) and not torch.equal(a.audios, c.audios)
     assert torch.isfinite(a.audios).all() and not torch.equal(a.audios[0], a.audios[1])
+    latents = model.prior_latents(2, generator=torch.Generator().manual_seed(7))
+    decoded = model.decode(latents)  # a DecoderOutput, or a tuple with return_dict=False, as diffusers' VAEs
+    assert decoded.spectrograms.shape == (2, *model.spectrogram_shape)
+    assert torch.equal(model.decode(latents, return_dict=False)[0], decoded.spectrograms)
+    encoded = model.eval().encode(x)
+    assert encoded.latent_dist is not None and encoded.latents.shape == (3, *model.latent_shape)
+    assert torch.equal(model.encode(x, return_dict=False)[0], encoded.latents)
 
 
 def test_bad_shapes_and_configs_are_clear_errors():

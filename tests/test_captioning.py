@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from tiny_models import render_beat, save_tiny_clap, save_tiny_qwen2_audio
 
 from audiogen_hf.audio import load_audio
 from audiogen_hf.captioning import (
@@ -16,7 +17,6 @@ from audiogen_hf.captioning import (
     load_vocabulary,
     refine_bpm,
 )
-from tiny_models import render_beat, save_tiny_clap, save_tiny_qwen2_audio
 
 
 def test_caption_format_matches_the_seed():

@@ -21,8 +21,8 @@ FRAME_RATE = RATE / HOP
 @pytest.fixture(scope="module")
 def real(real_track):
     """10 s of a real recording: log-mel dB of the first 5 s ("prompt") and the next 5 s, and the audio."""
-    audio, _ = load_audio(real_track / "mixture.wav", sample_rate=RATE, channels=1, duration=10.0)
-    converter = SpectrogramConverter(sample_rate=RATE, n_fft=2048, hop_length=HOP, mode="mel", n_mels=64)
+    audio, _ = load_audio(real_track / "mixture.wav", sampling_rate=RATE, channels=1, duration=10.0)
+    converter = SpectrogramConverter(sampling_rate=RATE, n_fft=2048, hop_length=HOP, mode="mel", n_mels=64)
     half = audio.shape[-1] // 2
     mel = lambda x: converter.audio_to_spectrogram(x).spectrogram[0]  # noqa: E731
     return {"prompt": mel(audio[:, :half]), "next": mel(audio[:, half:]), "prompt_audio": audio[0, :half],

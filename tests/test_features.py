@@ -2,7 +2,13 @@ import librosa
 import numpy as np
 import torch
 
-from audiogen_hf.audio import spectral_bandwidth, spectral_centroid, spectral_entropy, spectral_features, spectral_flatness
+from audiogen_hf.audio import (
+    spectral_bandwidth,
+    spectral_centroid,
+    spectral_entropy,
+    spectral_features,
+    spectral_flatness,
+)
 
 
 def magnitude(x: torch.Tensor) -> torch.Tensor:
@@ -18,7 +24,8 @@ def test_features_match_librosa_on_real_music_with_silent_frames(music):
                                rtol=1e-4, atol=1e-2)
     np.testing.assert_allclose(spectral_bandwidth(spec, 22050), librosa.feature.spectral_bandwidth(S=s, sr=22050)[0],
                                rtol=1e-4, atol=1e-2)
-    np.testing.assert_allclose(spectral_flatness(spec), librosa.feature.spectral_flatness(S=s)[0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(spectral_flatness(spec), librosa.feature.spectral_flatness(S=s)[0],
+                               rtol=1e-4, atol=1e-6)
     for value in spectral_features(spec, 22050).values():
         assert torch.isfinite(value).all()
 

@@ -9,7 +9,7 @@ from audiogen_hf.audio import AudioLoadError, audio_info, load_audio, resample, 
 def test_real_track_is_stereo_44k(real_track):
     audio, rate = load_audio(real_track / "mixture.wav")
     info = audio_info(real_track / "mixture.wav")
-    assert rate == info.sample_rate == 44100
+    assert rate == info.sampling_rate == 44100
     assert audio.shape == (2, info.num_frames) and audio.dtype == torch.float32
     assert not torch.allclose(audio[0], audio[1]), "stereo must not be collapsed to mono"
 
@@ -17,7 +17,7 @@ def test_real_track_is_stereo_44k(real_track):
 def test_window_resample_and_downmix(real_track):
     full, _ = load_audio(real_track / "mixture.wav", offset=1.0, duration=2.0)
     assert full.shape == (2, 88200)
-    mono, rate = load_audio(real_track / "mixture.wav", sample_rate=16000, channels=1, offset=1.0, duration=2.0)
+    mono, rate = load_audio(real_track / "mixture.wav", sampling_rate=16000, channels=1, offset=1.0, duration=2.0)
     assert rate == 16000 and mono.shape == (1, 32000)
     expected = resample(full.mean(0, keepdim=True), 44100, 16000)
     torch.testing.assert_close(mono, expected)
@@ -81,5 +81,5 @@ def test_ogg_vorbis_loads_through_libsndfile(tmp_path, music):
     assert rate == 22050 and audio.shape[0] == 2
     reference, _ = sf.read(path, dtype="float32", always_2d=True)
     torch.testing.assert_close(audio, torch.from_numpy(reference.T.copy()))
-    mono, _ = load_audio(path, channels=1, sample_rate=16000)
+    mono, _ = load_audio(path, channels=1, sampling_rate=16000)
     assert mono.shape == (1, round(audio.shape[1] * 16000 / 22050))

@@ -13,8 +13,8 @@ SR, HOP = 22050, 256
 
 def tiny_pipeline() -> MelContinuationPipeline:
     torch.manual_seed(0)
-    model = MelLSTMModel(MelLSTMConfig(n_mels=32, hidden_size=32, num_layers=1, dropout=0.0, sample_rate=SR))
-    converter = SpectrogramConverter(sample_rate=SR, n_fft=1024, hop_length=HOP, n_mels=32,
+    model = MelLSTMModel(MelLSTMConfig(n_mels=32, hidden_size=32, num_layers=1, dropout=0.0, sampling_rate=SR))
+    converter = SpectrogramConverter(sampling_rate=SR, n_fft=1024, hop_length=HOP, n_mels=32,
                                      normalization="fixed", norm_range=(-80.0, 40.0), griffin_lim_iters=16)
     return MelContinuationPipeline(model=model, converter=converter)
 

@@ -17,7 +17,7 @@ from audiogen_hf.training import (
     train,
 )
 
-TINY = dict(clip_seconds=2.0, n_fft=1024, hop_length=256, mel_bins=32, hidden_size=32, num_layers=1, dropout=0.0)
+TINY = dict(clip_seconds=2.0, n_fft=1024, hop_length=256, n_mels=32, hidden_size=32, num_layers=1, dropout=0.0)
 
 
 def tiny(musdb_root, output_dir, **training) -> tuple[MelLSTMObjective, TrainingArguments]:
@@ -61,9 +61,10 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, musdb_root
 
 def test_config_file_and_overrides(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text("batch_size: 4\nlearning_rate: 0.01\nmel_bins: 64\n")
-    training, model = parse_config((TrainingArguments, MelLSTMArguments), ["--config", str(config), "--batch_size", "2"])
-    assert (training.batch_size, training.learning_rate, model.mel_bins) == (2, 0.01, 64)
+    config.write_text("batch_size: 4\nlearning_rate: 0.01\nn_mels: 64\n")
+    training, model = parse_config((TrainingArguments, MelLSTMArguments),
+                                   ["--config", str(config), "--batch_size", "2"])
+    assert (training.batch_size, training.learning_rate, model.n_mels) == (2, 0.01, 64)
     config.write_text("batch_sise: 4\n")
     with pytest.raises(ValueError, match="unknown config keys \\['batch_sise'\\]"):
         parse_config((TrainingArguments, MelLSTMArguments), ["--config", str(config)])
@@ -96,7 +97,8 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, musdb_root
                     "--dynamo_backend", "no", str(script), "--config", str(config), "--batch_size", "4",
                     "--output_dir", str(tmp_path / "two")], check=True, env=env, capture_output=True, timeout=300)
     objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), **TINY))
-    train(objective, TrainingArguments(output_dir=str(tmp_path / "one"), batch_size=8, learning_rate=0.01, max_steps=5))
+    train(objective, TrainingArguments(output_dir=str(tmp_path / "one"), batch_size=8, learning_rate=0.01,
+                                       max_steps=5))
     one = load_file(tmp_path / "one" / "model" / "model.safetensors")
     two = load_file(tmp_path / "two" / "model" / "model.safetensors")
     for key in one:

@@ -14,7 +14,8 @@ from typing import Optional, Sequence
 
 
 def join_words(words: Sequence[str]) -> str:
-    """``[]`` -> ``""``, ``["A"]`` -> ``"A"``, ``["A", "B"]`` -> ``"A and B"``, ``["A", "B", "C"]`` -> ``"A, B and C"``."""
+    """``[]`` -> ``""``, ``["A"]`` -> ``"A"``, ``["A", "B"]`` -> ``"A and B"``,
+    ``["A", "B", "C"]`` -> ``"A, B and C"``."""
     words = [word for word in words if word]
     if len(words) <= 1:
         return "".join(words)

@@ -100,7 +100,7 @@ def build_image_dataset(
     report, rows, used_tracks = BuildReport(output_dir=str(output_dir)), [], set()
     for path in tqdm(files, desc="audio files", unit="file", disable=not progress):
         try:
-            audio, rate = load_audio(path, sample_rate=config.sample_rate)
+            audio, rate = load_audio(path, sampling_rate=config.sampling_rate)
         except (AudioLoadError, FileNotFoundError) as error:
             logger.warning("skipping %s: %s", path, error)
             report.skipped.append((str(path), str(error)))

@@ -37,7 +37,8 @@ def official_validation_tracks() -> list[str]:
 
 
 def validation_tracks(root: Union[str, Path]) -> list[str]:
-    """A corpus built by ``build_corpus`` names its own validation tracks in ``manifest.json``; else the official 14."""
+    """A corpus built by ``build_corpus`` names its own validation tracks in ``manifest.json``; else the official
+    14."""
     manifest = Path(root) / "manifest.json"
     if manifest.is_file():
         names = json.loads(manifest.read_text(encoding="utf-8")).get("validation_tracks")
@@ -59,7 +60,7 @@ def load_musdb(
     subsets: Union[str, Sequence[str]] = "train",
     split: Optional[str] = None,
     stems: Sequence[str] = STEMS,
-    sample_rate: Optional[int] = None,
+    sampling_rate: Optional[int] = None,
 ) -> Dataset:
     """Index a local MUSDB18 / MUSDB18-HQ / preview folder.
 
@@ -68,7 +69,7 @@ def load_musdb(
         subsets: ``"train"``, ``"test"`` or both.
         split: with the train subset, ``"train"`` drops and ``"valid"`` keeps only the validation tracks.
         stems: stem columns to expose.
-        sample_rate: decode at this rate (``None``: the files' 44.1 kHz).
+        sampling_rate: decode at this rate (``None``: the files' 44.1 kHz).
 
     Returns:
         A ``Dataset`` with columns ``name``, ``subset`` and one ``Audio(num_channels=2)`` column per stem; decode a
@@ -107,7 +108,7 @@ def load_musdb(
         {
             "name": Value("string"),
             "subset": Value("string"),
-            **{stem: Audio(sampling_rate=sample_rate, num_channels=2, stream_index=stream(stem)) for stem in stems},
+            **{stem: Audio(sampling_rate=sampling_rate, num_channels=2, stream_index=stream(stem)) for stem in stems},
         }
     )
     return Dataset.from_list(rows, features=features)

@@ -1,6 +1,17 @@
 """Models, one folder each (configuration + modeling), registered with the transformers Auto classes on import."""
 
-from .autoencoding import AutoencoderEncoderOutput, AutoencoderOutput
-from .mel_autoencoder import MelAutoencoderConfig, MelAutoencoderModel
+from .mel_autoencoder import (
+    MelAutoencoderConfig,
+    MelAutoencoderDecoderOutput,
+    MelAutoencoderEncoderOutput,
+    MelAutoencoderModel,
+    MelAutoencoderOutput,
+)
 from .mel_lstm import MelLSTMConfig, MelLSTMModel, MelLSTMOutput
-from .spectrogram_autoencoder import SpectrogramAutoencoderConfig, SpectrogramAutoencoderModel
+from .spectrogram_autoencoder import (
+    SpectrogramAutoencoderConfig,
+    SpectrogramAutoencoderDecoderOutput,
+    SpectrogramAutoencoderEncoderOutput,
+    SpectrogramAutoencoderModel,
+    SpectrogramAutoencoderOutput,
+)

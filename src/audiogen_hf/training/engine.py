@@ -18,12 +18,12 @@ from typing import Optional, Protocol
 import numpy as np
 import soundfile as sf
 import torch
-from PIL import Image
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
 from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs, ProjectConfiguration, set_seed
 from diffusers.training_utils import EMAModel
 from huggingface_hub import ModelCard, ModelCardData
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from transformers import get_scheduler
 

@@ -138,11 +138,11 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         (centroid and bandwidth in units of the Nyquist frequency); differentiable."""
         if self._band_frequencies is None:
             c = self.config
-            self._band_frequencies = mel_frequencies(c.sample_rate, c.n_mels, c.f_min, c.f_max)
+            self._band_frequencies = mel_frequencies(c.sampling_rate, c.n_mels, c.f_min, c.f_max)
         bands = self._band_frequencies.to(predictions.device)
         pred = spectral_features(self.to_linear(predictions).transpose(-1, -2), frequencies=bands)
         true = spectral_features(self.to_linear(labels).transpose(-1, -2), frequencies=bands)
-        nyquist = self.config.sample_rate / 2
+        nyquist = self.config.sampling_rate / 2
         scale = {"centroid": nyquist, "bandwidth": nyquist, "flatness": 1.0, "entropy": 1.0}
         return {name: (pred[name] - true[name]).abs().mean(dim=-1) / scale[name] for name in names}
 

@@ -35,7 +35,8 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
     (no seams from separate inversions).
     """
 
-    def __init__(self, model: Union[SpectrogramAutoencoderModel, MelAutoencoderModel], converter: SpectrogramConverter):
+    def __init__(self, model: Union[SpectrogramAutoencoderModel, MelAutoencoderModel],
+                 converter: SpectrogramConverter):
         super().__init__()
         bins, _ = model.spectrogram_shape
         c = converter.config
@@ -81,22 +82,22 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
         if output_type != "spectrogram":
             normalised, stats = self.converter.normalize(scaled)
             audios = self.converter.spectrogram_to_audio(normalised, stats, phase=phases, length=length,
-                                                         n_iter=griffin_lim_iters)
+                                                         griffin_lim_iters=griffin_lim_iters)
         if output_type == "np":
             audios, scaled = audios.cpu().numpy(), scaled.cpu().numpy()
-        output = AudioAutoencoderPipelineOutput(audios=audios, sampling_rate=self.converter.config.sample_rate,
+        output = AudioAutoencoderPipelineOutput(audios=audios, sampling_rate=self.converter.config.sampling_rate,
                                                 spectrograms=scaled)
         return output if return_dict else output.to_tuple()
 
     def _sample(self, num_samples: int, generator: Optional[torch.Generator]) -> torch.Tensor:
         """Decoded prior samples ``[num_samples, bins, frames]`` in the converter's scale; ``per_clip`` converters
         map them onto their ``norm_range``."""
-        decoded = self.model.decode(self.model.prior_latents(num_samples, generator)).float()
+        decoded = self.model.decode(self.model.prior_latents(num_samples, generator)).spectrograms.float()
         low, high = self.converter.config.norm_range
         return decoded * (high - low) + low
 
     def _reconstruct(self, audio, sampling_rate: Optional[int], keep_phase: bool):
-        converter, rate = self.converter, self.converter.config.sample_rate
+        converter, rate = self.converter, self.converter.config.sampling_rate
         if keep_phase and converter.config.mode != "linear":
             raise ValueError("phase='input' needs a linear converter; mel spectrograms cannot carry the STFT phase")
         audio = torch.as_tensor(audio, dtype=torch.float32, device=self.device)

@@ -38,8 +38,8 @@ class MelContinuationPipeline(DiffusionPipeline):
         problems = []
         if c.mode != "mel" or c.n_mels != m.n_mels:
             problems.append(f"converter must be mode='mel' with n_mels={m.n_mels} (got {c.mode}, {c.n_mels})")
-        if c.sample_rate != m.sample_rate:
-            problems.append(f"converter sample_rate {c.sample_rate} != model sample_rate {m.sample_rate}")
+        if c.sampling_rate != m.sampling_rate:
+            problems.append(f"converter sampling_rate {c.sampling_rate} != model sampling_rate {m.sampling_rate}")
         if m.target_log and (c.scale != "db" or c.normalization != "fixed" or list(c.norm_range) != list(m.db_range)):
             problems.append(f"a target_log model needs scale='db', normalization='fixed', norm_range={m.db_range}")
         if not m.target_log and (c.scale != "none" or c.normalization != "none"):
@@ -72,7 +72,7 @@ class MelContinuationPipeline(DiffusionPipeline):
         if (duration_s is None) == (num_frames is None):
             raise ValueError("pass exactly one of duration_s and num_frames")
         converter = self.converter
-        rate = converter.config.sample_rate
+        rate = converter.config.sampling_rate
         audio = torch.as_tensor(audio, dtype=torch.float32, device=self.device)
         if audio.dim() == 1:
             audio = audio[None]
@@ -92,7 +92,7 @@ class MelContinuationPipeline(DiffusionPipeline):
         audios = None
         if output_type != "mel":
             total = audio.shape[-1] + num_frames * converter.config.hop_length
-            synthesized = converter.spectrogram_to_audio(mels, length=total, n_iter=griffin_lim_iters)
+            synthesized = converter.spectrogram_to_audio(mels, length=total, griffin_lim_iters=griffin_lim_iters)
             # The prompt is kept as it was; Griffin-Lim supplies only what follows it.
             audios = torch.cat([audio, synthesized[:, audio.shape[-1]:]], dim=-1)
         if output_type == "np":
