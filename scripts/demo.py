@@ -1,7 +1,8 @@
 """The `make demo` job: summarise the offline real-music corpus, draw one spectrogram picture per dataset, train a
 small Jam Assistant and continue a real recording with it, and train the two spectrogram autoencoders (GTZAN 2-D,
 MUSDB mel 1-D) and reconstruct a held-out real recording with each (wavs, pictures, PESQ and spectral convergence),
-and turn a real corpus track into 16-bit spectrogram images with captions and back to audio, with a PSNR report.
+and turn a real corpus track into 16-bit spectrogram images with captions and back to audio, with a PSNR report,
+and train a small genre-conditioned spectrogram diffusion model and generate one clip (and picture) per genre.
 
     python scripts/demo.py --corpus_dir data/corpus --output_dir outputs/demo
 """
@@ -31,6 +32,7 @@ from audiogen_hf.evaluation.continuation import continuation_goals, continuation
 from audiogen_hf.pipelines import AudioAutoencoderPipeline, MelContinuationPipeline
 from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
 from audiogen_hf.training.autoencoder import write_reconstruction
+from audiogen_hf.training.spectrogram_diffusion import write_genre_clips
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -135,12 +137,12 @@ def jam_report(root: Path, output_dir: Path) -> dict:
                generator=torch.Generator().manual_seed(0))
     wav = save_audio(output_dir / "jam_continuation.wav", out.audios.clamp(-1, 1), out.sampling_rate)
     c = pipe.converter.config
-    picture = save_spectrogram_image(output_dir / "jam_continuation.png", out.mels[0], c.sampling_rate, c.hop_length,
-                                     titles=f"{track.parent.name}: 5 s prompt + 5 s continuation (normalised log-mel)",
-                                     ylabel="mel band")
+    picture = save_spectrogram_image(output_dir / "jam_continuation.png", out.spectrograms[0], c.sampling_rate,
+                                     c.hop_length, ylabel="mel band",
+                                     titles=f"{track.parent.name}: 5 s prompt + 5 s continuation (log-mel, dB)")
     # how it keeps playing, against the recording's true next 5 s (audiogen_hf.evaluation.continuation)
     real_db = pipe.converter.denormalize(pipe.converter.audio_to_spectrogram(real).spectrogram[0])
-    generated_db = pipe.converter.denormalize(out.mels[0, :, pipe.converter.num_frames(prompt.shape[-1]):])
+    generated_db = out.spectrograms[0, :, pipe.converter.num_frames(prompt.shape[-1]):]
     frames = min(real_db.shape[-1], generated_db.shape[-1])
     continuation = continuation_metrics(generated_db[:, :frames], real_db[:, :frames], rate / c.hop_length,
                                         prompt_audio=prompt[0], generated_audio=out.audios[0, prompt.shape[-1]:],
@@ -207,6 +209,22 @@ def images_report(root: Path, output_dir: Path) -> dict:
             "pictures": len(pictures)}
 
 
+def spectrogram_diffusion_report(gtzan_root: Path, output_dir: Path) -> dict:
+    """Train a small genre-conditioned spectrogram diffusion model (~2 minutes) and write one DDIM-50 clip and its
+    picture per genre."""
+    from diffusers import DDIMScheduler
+
+    from audiogen_hf.pipelines import SpectrogramDiffusionPipeline
+
+    run_dir, metrics = train_or_reuse("spectrogram_diffusion_demo", output_dir / "spectrogram_diffusion", gtzan_root)
+    pipe = SpectrogramDiffusionPipeline.from_pretrained(run_dir / "pipeline")
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    files = write_genre_clips(pipe, output_dir / "spectrogram_diffusion_clips", num_inference_steps=50,
+                              guidance_scale=2.0)
+    print(f"  one generated clip + picture per genre ({', '.join(pipe.genres)}): {files[0].parent}")
+    return {"validation": metrics, "clips": [str(f) for f in files]}
+
+
 def main() -> None:
     (args,) = HfArgumentParser(DemoArguments).parse_args_into_dataclasses()
     corpus, output_dir = Path(args.corpus_dir), Path(args.output_dir)
@@ -220,6 +238,7 @@ def main() -> None:
         "mel_autoencoder", corpus / "musdb", first_real_recording(corpus / "musdb" / "test", "*/mixture.wav"),
         output_dir)
     summary["images"] = images_report(corpus, output_dir)
+    summary["spectrogram_diffusion"] = spectrogram_diffusion_report(corpus / "gtzan", output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nsummary: {output_dir / 'summary.json'}")

@@ -36,8 +36,8 @@ def test_training_lowers_validation_loss_and_saves_model_and_pipeline(tmp_path, 
     assert metrics["step"] == 30
     assert metrics["mse"] < 0.9 * before["mse"]
     pipe = MelContinuationPipeline.from_pretrained(tmp_path / "pipeline")
-    out = pipe(torch.zeros(22050).uniform_(-0.1, 0.1), num_frames=4, output_type="mel")
-    assert out.mels.shape == (1, 32, 22050 // 256 + 1 + 4)
+    out = pipe(torch.zeros(22050).uniform_(-0.1, 0.1), sampling_rate=22050, num_frames=4, output_type="spectrogram")
+    assert out.spectrograms.shape == (1, 32, 22050 // 256 + 1 + 4)
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, musdb_root):
@@ -248,6 +248,6 @@ def test_rollout_training_and_noise_injection(tmp_path, musdb_root):
     pipe = MelContinuationPipeline.from_pretrained(tmp_path / "pipeline")
     assert pipe.model.config.output_distribution == "gaussian"
     prompt = torch.zeros(22050).uniform_(-0.1, 0.1, generator=torch.Generator().manual_seed(0))
-    outs = [pipe(prompt, num_frames=20, output_type="mel",
-                 generator=torch.Generator().manual_seed(s)).mels for s in (0, 0, 1)]
+    outs = [pipe(prompt, sampling_rate=22050, num_frames=20, output_type="spectrogram",
+                 generator=torch.Generator().manual_seed(s)).spectrograms for s in (0, 0, 1)]
     assert (outs[0] == outs[1]).all() and not (outs[0] == outs[2]).all()

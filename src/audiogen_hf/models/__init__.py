@@ -1,5 +1,14 @@
 """Models, one folder each (configuration + modeling), registered with the transformers Auto classes on import."""
 
+from .hierarchical_codec import (
+    HierarchicalCodecConfig,
+    HierarchicalCodecDecoderOutput,
+    HierarchicalCodecEncoderOutput,
+    HierarchicalCodecFeatureExtractor,
+    HierarchicalCodecModel,
+    HierarchicalCodecOutput,
+)
+from .image_classifier import ImageClassifierConfig, ImageClassifierModel, ImageClassifierOutput
 from .mel_autoencoder import (
     MelAutoencoderConfig,
     MelAutoencoderDecoderOutput,
@@ -8,6 +17,7 @@ from .mel_autoencoder import (
     MelAutoencoderOutput,
 )
 from .mel_lstm import MelLSTMConfig, MelLSTMModel, MelLSTMOutput
+from .simple_unet import SimpleUNetModel
 from .spectrogram_autoencoder import (
     SpectrogramAutoencoderConfig,
     SpectrogramAutoencoderDecoderOutput,

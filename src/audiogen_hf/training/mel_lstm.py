@@ -150,11 +150,12 @@ class MelLSTMObjective:
         for start in range(0, len(windows), batch_size):
             audio = windows[start: start + batch_size]["mixture"][:, 0].to(model.device)
             prompt, real = audio[:, :prompt_samples], audio[:, prompt_samples:]
-            out = pipe(prompt, duration_s=a.continuation_seconds, generator=generator, temperature=temperature,
-                       level_control=level_control, griffin_lim_iters=griffin_lim_iters, output_type="pt")
+            out = pipe(prompt, sampling_rate=rate, duration_s=a.continuation_seconds, generator=generator,
+                       temperature=temperature, level_control=level_control, griffin_lim_iters=griffin_lim_iters,
+                       output_type="pt")
             prompt_frames = self.converter.num_frames(prompt_samples)
             real_db = self.converter.denormalize(self.converter.audio_to_spectrogram(real).spectrogram)
-            generated_db = self.converter.denormalize(out.mels[:, :, prompt_frames:])
+            generated_db = out.spectrograms[:, :, prompt_frames:]  # dB
             frames = min(real_db.shape[-1], generated_db.shape[-1])
             for i in range(audio.shape[0]):
                 rows.append(continuation_metrics(

@@ -34,6 +34,21 @@ class MelLSTMConfig(PretrainedConfig):
         sampling_temperature: the default sampling temperature of ``generate`` (0: the deterministic mean rollout).
         level_control: in ``generate``, the fraction per frame by which the running mean of the generated frames
             is pulled back to the prompt's mean level (over all bands): 0 (the seed) leaves the level free to drift.
+
+    Example:
+
+    ```python
+    >>> from audiogen_hf.models import MelLSTMConfig
+
+    >>> config = MelLSTMConfig(n_mels=64, spectral_loss_weights={"centroid": 0.1})
+    >>> config.sampling_rate
+    22050
+    >>> MelLSTMConfig(n_mels=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: MelLSTMConfig: invalid ...
+
+    ```
     """
 
     model_type = "mel_lstm"

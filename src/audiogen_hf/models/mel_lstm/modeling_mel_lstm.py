@@ -1,4 +1,15 @@
-"""The Jam Assistant: an LSTM that continues music by predicting the next mel frame."""
+"""MelLSTMModel: an LSTM that continues music by predicting the next mel-spectrogram frame.
+
+Origin: the "Jam Assistant" system, an LSTM trained on MUSDB18 mixtures to predict each next mel frame from the
+previous ones (MSE, optionally plus spectral-feature losses on linear-scale mels back-propagated with
+``--spectral_backward``), whose generated mels become audio through Griffin-Lim. Here it is a transformers
+``PreTrainedModel`` that predicts the change from the current frame (a residual), generates frame by frame from a
+prompt, and is wrapped with its spectrogram converter by ``MelContinuationPipeline``.
+
+Shapes (``B`` batch, ``T`` frames, ``M`` = ``n_mels``): ``input_mels`` / ``labels`` / ``predictions``
+``[B, T, M]`` (frame-major, the LSTM's ``batch_first`` layout; the converter's spectrograms are ``[B, M, T]``);
+``state``: the LSTM's ``(h, c)``, each ``[num_layers, B, hidden_size]``.
+"""
 
 from dataclasses import dataclass
 from typing import Optional
@@ -12,18 +23,23 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from ...audio.features import mel_frequencies, spectral_features
+from ...audio.spectrogram import denormalize_range, from_db
 from .configuration_mel_lstm import SPECTRAL_FEATURES, MelLSTMConfig
 
 
 @dataclass
 class MelLSTMOutput(ModelOutput):
     """
-    loss: MSE of the predicted next frames (plus the weighted spectral losses), when ``labels`` are given.
-    predictions: ``[batch, frames, n_mels]``, frame ``t`` predicts input frame ``t + 1``.
-    spectral_losses: each weighted feature's mean absolute difference (unweighted), when computed.
-    state: the LSTM ``(h, c)`` after the last frame, to continue from.
-    scales: ``[batch, frames, n_mels]`` predicted standard deviation of each band of the next frame
-        (``output_distribution="gaussian"``; ``predictions`` is then the mean).
+    Args:
+        loss (`torch.FloatTensor`, *optional*): MSE of the predicted next frames (plus the weighted spectral losses),
+            when ``labels`` are given.
+        predictions (`torch.FloatTensor` of shape `[batch, frames, n_mels]`): frame ``t`` predicts input frame
+            ``t + 1``.
+        spectral_losses (`dict`, *optional*): each weighted feature's mean absolute difference (unweighted), when
+            computed.
+        state (`tuple(torch.FloatTensor)`): the LSTM ``(h, c)`` after the last frame, to continue from.
+        scales (`torch.FloatTensor` of shape `[batch, frames, n_mels]`, *optional*): predicted standard deviation
+            of each band of the next frame (``output_distribution="gaussian"``; ``predictions`` is then the mean).
     """
 
     loss: Optional[torch.FloatTensor] = None
@@ -54,8 +70,28 @@ class MelLSTMPreTrainedModel(PreTrainedModel):
 
 
 class MelLSTMModel(MelLSTMPreTrainedModel):
-    """``input_mels`` ``[batch, frames, n_mels]`` -> the next frame after each input frame, predicted as the current
-    frame plus a learned change."""
+    """The Jam Assistant's next-frame LSTM: ``input_mels`` ``[batch, frames, n_mels]`` -> the next frame after each
+    input frame, predicted as the current frame plus a learned change (``LSTM -> Dropout -> Linear``).
+
+    Args:
+        config ([`MelLSTMConfig`]): sizes, the mel scale of the frames and the spectral-loss weights.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from audiogen_hf.models import MelLSTMConfig, MelLSTMModel
+
+    >>> model = MelLSTMModel(MelLSTMConfig(n_mels=16, hidden_size=32, num_layers=1))
+    >>> mels = torch.rand(2, 40, 16)  # normalised log-mels, frame-major
+    >>> out = model(mels[:, :-1], labels=mels[:, 1:])
+    >>> out.predictions.shape, out.loss.shape
+    (torch.Size([2, 39, 16]), torch.Size([]))
+    >>> model.generate(mels[:, :20], num_frames=8).shape  # only the new frames
+    torch.Size([2, 8, 16])
+
+    ```
+    """
 
     def __init__(self, config: MelLSTMConfig):
         super().__init__(config)
@@ -81,8 +117,18 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         state: Optional[tuple] = None,
         return_dict: Optional[bool] = None,
     ):
-        """``labels`` ``[batch, frames, n_mels]`` are the frames that follow each input frame
-        (``input_mels = mels[:, :-1]``, ``labels = mels[:, 1:]``)."""
+        """Predict the frame after each input frame.
+
+        Args:
+            input_mels (`torch.Tensor` of shape `[batch, frames, n_mels]`): mel frames in the config's scale.
+            labels (`torch.Tensor` of shape `[batch, frames, n_mels]`, *optional*): the frames that follow each input
+                frame (``input_mels = mels[:, :-1]``, ``labels = mels[:, 1:]``); with them the loss is computed.
+            state (`tuple`, *optional*): the LSTM ``(h, c)`` to continue from (``MelLSTMOutput.state``).
+            return_dict (`bool`, *optional*, defaults to `config.return_dict`): a `ModelOutput` or a tuple.
+
+        Returns:
+            [`MelLSTMOutput`] or a tuple of its non-``None`` fields.
+        """
         self._check(input_mels, "input_mels")
         hidden, state = self.lstm(input_mels, state)
         # Residual: the network predicts the change from the current frame, the strong baseline for music.
@@ -129,8 +175,7 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         """Model frames -> linear mel power (undoes the normalised dB scale when ``target_log``)."""
         if not self.config.target_log:
             return mels.clamp_min(0)
-        low, high = self.config.db_range
-        return torch.pow(10.0, (mels * (high - low) + low) / 10.0)
+        return from_db(denormalize_range(mels, *self.config.db_range), power=True)
 
     def spectral_errors(self, predictions: torch.Tensor, labels: torch.Tensor,
                         names: tuple = SPECTRAL_FEATURES) -> dict:
@@ -167,51 +212,71 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         ``temperature`` (default ``config.sampling_temperature``): with the Gaussian head each frame is sampled from
         the predicted distribution with its std scaled by ``temperature`` (noise from ``generator``); 0 is the
         deterministic mean rollout. ``level_control`` (default ``config.level_control``): see ``MelLSTMConfig``.
-        ``noise_scale`` > 0 adds Gaussian noise of that std (drawn from ``generator``) to each predicted frame before
-        it is fed back, for varied continuations; at 0 (and temperature 0) generation is deterministic.
+        ``noise_scale`` > 0 adds Gaussian noise of that std (drawn from ``generator`` with diffusers' ``randn_tensor``,
+        so a CPU generator works with a model on any device) to each predicted frame before it is fed back, for varied
+        continuations; at 0 generation is deterministic. ``MelContinuationPipeline`` runs the same two steps
+        (``start_generation``, then ``generation_step`` per frame) under its progress bar.
         """
+        if not isinstance(num_frames, int) or num_frames < 1:
+            raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
+        was_training = self.training
+        self.eval()
+        frame, state = self.start_generation(prompt_mels, noise_scale, generator, temperature, level_control)
+        frames = []
+        for index in range(num_frames):
+            frames.append(frame)
+            if index < num_frames - 1:
+                frame, state = self.generation_step(frame, state, noise_scale, generator)
+        self.train(was_training)
+        return torch.cat(frames, dim=1)
+
+    @torch.no_grad()
+    def start_generation(self, prompt_mels: torch.Tensor, noise_scale: float = 0.0,
+                         generator: Optional[torch.Generator] = None, temperature: Optional[float] = None,
+                         level_control: Optional[float] = None) -> tuple[torch.Tensor, dict]:
+        """Read the prompt ``[batch, frames, n_mels]`` (cast to the model's dtype): ``(first new frame [batch, 1,
+        n_mels], generation state)``; the state holds the LSTM ``(h, c)`` (``"lstm"``), the sampling settings and
+        the level control's running sums. Call in eval mode."""
         temperature = self.config.sampling_temperature if temperature is None else temperature
         level_control = self.config.level_control if level_control is None else level_control
+        if noise_scale < 0:
+            raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         if not 0 <= level_control <= 1:
             raise ValueError(f"level_control must be in [0, 1], got {level_control}")
-        if not isinstance(num_frames, int) or num_frames < 1:
-            raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
-        if noise_scale < 0:
-            raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
-        was_training = self.training
-        self.eval()
-
-        prompt_level = prompt_mels.mean(dim=(1, 2), keepdim=True)  # [batch, 1, 1]
-        level_sum = torch.zeros_like(prompt_level)
-
-        def next_frame(output: MelLSTMOutput, count: int) -> torch.Tensor:
-            nonlocal level_sum
-            predictions = self.sample_frames(output, temperature, generator)
-            if noise_scale > 0:
-                noise = randn_tensor(predictions.shape, generator=generator, device=predictions.device,
-                                     dtype=predictions.dtype)
-                predictions = predictions + noise_scale * noise
-            if level_control > 0:  # pull the running mean level of the continuation back to the prompt's
-                running = (level_sum + predictions.mean(dim=(1, 2), keepdim=True)) / count
-                predictions = predictions + level_control * (prompt_level - running)
-            frame = self.clamp_frames(predictions)
-            level_sum = level_sum + frame.mean(dim=(1, 2), keepdim=True)
-            return frame
-
+        prompt_mels = prompt_mels.to(self.dtype)
         output = self(prompt_mels, return_dict=True)
+        level = prompt_mels.mean(dim=(1, 2), keepdim=True)  # [batch, 1, 1]
+        state = {"lstm": output.state, "temperature": temperature, "level_control": level_control,
+                 "prompt_level": level, "level_sum": torch.zeros_like(level), "count": 0}
         last = MelLSTMOutput(predictions=output.predictions[:, -1:],
                              scales=None if output.scales is None else output.scales[:, -1:])
-        frame, state, frames = next_frame(last, 1), output.state, []
-        for index in range(num_frames):
-            frames.append(frame)
-            if index == num_frames - 1:
-                break
-            output = self(frame, state=state, return_dict=True)
-            frame, state = next_frame(output, index + 2), output.state
-        self.train(was_training)
-        return torch.cat(frames, dim=1)
+        return self._next_frame(last, state, noise_scale, generator), state
+
+    @torch.no_grad()
+    def generation_step(self, frame: torch.Tensor, state: dict, noise_scale: float = 0.0,
+                        generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, dict]:
+        """Feed back ``frame`` ``[batch, 1, n_mels]``: ``(the frame after it, new state)``."""
+        output = self(frame, state=state["lstm"], return_dict=True)
+        state = {**state, "lstm": output.state}
+        return self._next_frame(output, state, noise_scale, generator), state
+
+    def _next_frame(self, output: MelLSTMOutput, state: dict, noise_scale: float,
+                    generator: Optional[torch.Generator]) -> torch.Tensor:
+        """Sample the next frame (updates ``state``'s level sums in place)."""
+        predictions = self.sample_frames(output, state["temperature"], generator)
+        if noise_scale > 0:
+            noise = randn_tensor(predictions.shape, generator=generator, device=predictions.device,
+                                 dtype=predictions.dtype)
+            predictions = predictions + noise_scale * noise
+        state["count"] += 1
+        if state["level_control"] > 0:  # pull the running mean level of the continuation back to the prompt's
+            running = (state["level_sum"] + predictions.mean(dim=(1, 2), keepdim=True)) / state["count"]
+            predictions = predictions + state["level_control"] * (state["prompt_level"] - running)
+        frame = self.clamp_frames(predictions)
+        state["level_sum"] = state["level_sum"] + frame.mean(dim=(1, 2), keepdim=True)
+        return frame
 
     def clamp_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """Keep generated frames in the training range, so errors do not run away as they feed back."""
