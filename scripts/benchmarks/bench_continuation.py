@@ -74,12 +74,9 @@ def main(argv=None) -> dict:
         for temperature, control in [(t, c) for t in temperatures for c in controls]:
             rows = []
             for seed in range(args.seeds):
-                if "__noise_scale" in overrides:
-                    pipe_rows = _with_noise(objective, model, windows, overrides["__noise_scale"], seed)
-                else:
-                    pipe_rows = objective.continuations(model, windows, temperature=temperature, seed=seed,
-                                                        level_control=control)
-                rows.extend(pipe_rows)
+                rows.extend(objective.continuations(model, windows, temperature=temperature, seed=seed,
+                                                    level_control=control,
+                                                    noise_scale=overrides.get("__noise_scale", 0.0)))
             summary = median_metrics(rows)
             summary.update(next_frame_mse=mse, mse_ratio=mse / reference_mse, clips=len(windows))
             key = name + ("" if temperature is None else f"@T={temperature:g}") + \
@@ -96,21 +93,6 @@ class _NoGather:
     @staticmethod
     def gather_for_metrics(x):
         return x
-
-
-def _with_noise(objective, model, windows, noise_scale, seed):
-    """The seed model sampled with today's ``noise_scale`` (additive noise on every fed-back frame)."""
-    generate = model.generate
-
-    def noisy(*a, **k):
-        k["noise_scale"] = noise_scale
-        return generate(*a, **k)
-
-    model.generate = noisy
-    try:
-        return objective.continuations(model, windows, seed=seed)
-    finally:
-        model.generate = generate
 
 
 HEADER = False

@@ -136,7 +136,7 @@ class MelLSTMObjective:
     @torch.no_grad()
     def continuations(self, model, windows, temperature: Optional[float] = None, seed: int = 0,
                       griffin_lim_iters: int = 32, batch_size: int = 8,
-                      level_control: Optional[float] = None) -> list[dict]:
+                      level_control: Optional[float] = None, noise_scale: float = 0.0) -> list[dict]:
         """Continue the first ``continuation_prompt_seconds`` of each window by ``continuation_seconds`` with the
         pipeline (sampled with a generator seeded ``seed``) and score it against the window's real continuation
         (``evaluation.continuation``); one dict per window."""
@@ -151,8 +151,8 @@ class MelLSTMObjective:
             audio = windows[start: start + batch_size]["mixture"][:, 0].to(model.device)
             prompt, real = audio[:, :prompt_samples], audio[:, prompt_samples:]
             out = pipe(prompt, sampling_rate=rate, duration_s=a.continuation_seconds, generator=generator,
-                       temperature=temperature, level_control=level_control, griffin_lim_iters=griffin_lim_iters,
-                       output_type="pt")
+                       temperature=temperature, level_control=level_control, noise_scale=noise_scale,
+                       griffin_lim_iters=griffin_lim_iters, output_type="pt")
             prompt_frames = self.converter.num_frames(prompt_samples)
             real_db = self.converter.denormalize(self.converter.audio_to_spectrogram(real).spectrogram)
             generated_db = out.spectrograms[:, :, prompt_frames:]  # dB
