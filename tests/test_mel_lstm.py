@@ -191,7 +191,7 @@ def test_level_control_keeps_the_continuation_at_the_prompt_level(mel_clips):
     model = MelLSTMModel(tiny_config(output_distribution="gaussian")).eval()
     with torch.no_grad():
         model.head.bias.fill_(0.01)  # an untrained drift: every frame 1.2 dB louder than the last
-    prompts = mel_clips["test"][:2, :20]
+    prompts = 0.6 * mel_clips["test"][:2, :20]  # 0.4 of the [0, 1] range as headroom, whatever the test clip's level
     level = prompts.mean(dim=(1, 2))
 
     def drift(control):
