@@ -32,7 +32,7 @@ KNOWN_GAPS = {
     "audiogen_hf.models.image_classifier.configuration_image_classifier": "ImageClassifierConfig: no Example:",
     "audiogen_hf.models.image_classifier.modeling_image_classifier": "module docstring: no origin line",
     "audiogen_hf.pipelines.image_diffusion.pipeline_image_diffusion": "ImageDiffusionPipeline.__call__: no Returns:",
-    "audiogen_hf.pipelines.spectrogram_diffusion.pipeline_spectrogram_diffusion": "SpectrogramDiffusionPipeline"
+    "audiogen_hf.pipelines.spectrogram_diffusion.pipeline_spectrogram_diffusion": "MelDiffusionPipeline"
     ".__call__: no Returns:",
 }
 

@@ -23,7 +23,7 @@ from ...audio.spectrogram import SpectrogramConverter
 
 
 @dataclass
-class SpectrogramDiffusionPipelineOutput(BaseOutput):
+class MelDiffusionPipelineOutput(BaseOutput):
     """
     audios: ``[batch, samples]`` (np or torch; None for ``output_type="spectrogram"``).
     sampling_rate: rate of ``audios`` (the converter's).
@@ -35,7 +35,7 @@ class SpectrogramDiffusionPipelineOutput(BaseOutput):
     spectrograms: Union[np.ndarray, torch.Tensor]
 
 
-class SpectrogramDiffusionPipeline(DiffusionPipeline):
+class MelDiffusionPipeline(DiffusionPipeline):
     """Components: ``unet`` (diffusers ``UNet2DModel``, 1 channel, ``sample_size`` ``(n_mels, frames)``; class-
     conditioned by genre through ``num_class_embeds = len(genres) + 1``, or unconditional), ``scheduler`` (any
     diffusers scheduler: DDPM, DDIM, ...) and ``converter`` (``SpectrogramConverter``, mel, dB, ``fixed``
@@ -48,7 +48,7 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
     Example:
 
     ```python
-    >>> pipe = SpectrogramDiffusionPipeline.from_pretrained("outputs/spectrogram_diffusion_gtzan/pipeline")
+    >>> pipe = MelDiffusionPipeline.from_pretrained("outputs/spectrogram_diffusion_gtzan/pipeline")
     >>> pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     >>> out = pipe(genre="metal", num_samples=2, num_inference_steps=50, guidance_scale=3.0)
     >>> out.audios.shape, out.sampling_rate          # (2, samples), 22050
@@ -63,10 +63,10 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
         c = converter.config
         bins, _ = self._sample_size(unet)
         if converter.num_bins != bins:
-            raise ValueError(f"SpectrogramDiffusionPipeline: the converter gives {converter.num_bins} bins but the "
+            raise ValueError(f"MelDiffusionPipeline: the converter gives {converter.num_bins} bins but the "
                              f"U-Net's sample_size starts with {bins}")
         if c.normalization != "fixed":
-            raise ValueError("SpectrogramDiffusionPipeline needs a converter with normalization='fixed' (one scale "
+            raise ValueError("MelDiffusionPipeline needs a converter with normalization='fixed' (one scale "
                              f"for every clip, so generated levels are absolute), not {c.normalization!r}")
         classes = getattr(unet.config, "num_class_embeds", None)
         if genres is not None and classes != len(genres) + 1:
@@ -201,5 +201,5 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
             audios, spectrograms = audios.numpy(), spectrograms.cpu().numpy()
         if not return_dict:
             return (audios, self.converter.config.sampling_rate, spectrograms)
-        return SpectrogramDiffusionPipelineOutput(audios=audios, sampling_rate=self.converter.config.sampling_rate,
+        return MelDiffusionPipelineOutput(audios=audios, sampling_rate=self.converter.config.sampling_rate,
                                                   spectrograms=spectrograms)
