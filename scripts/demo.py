@@ -1,7 +1,8 @@
 """The `make demo` job: summarise the offline real-music corpus, draw one spectrogram picture per dataset, train a
 small Jam Assistant and continue a real recording with it, and train the two spectrogram autoencoders (GTZAN 2-D,
 MUSDB mel 1-D) and reconstruct a held-out real recording with each (wavs, pictures, PESQ and spectral convergence),
-and turn a real corpus track into 16-bit spectrogram images with captions and back to audio, with a PSNR report.
+and turn a real corpus track into 16-bit spectrogram images with captions and back to audio, with a PSNR report,
+and train a small genre-conditioned spectrogram diffusion model and generate one clip (and picture) per genre.
 
     python scripts/demo.py --corpus_dir data/corpus --output_dir outputs/demo
 """
@@ -30,6 +31,7 @@ from audiogen_hf.evaluation import (
 from audiogen_hf.pipelines import AudioAutoencoderPipeline, MelContinuationPipeline
 from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
 from audiogen_hf.training.autoencoder import write_reconstruction
+from audiogen_hf.training.spectrogram_diffusion import write_genre_clips
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -160,7 +162,8 @@ def autoencoder_report(name: str, data_root: Path, clip: Path, output_dir: Path)
 
 def images_report(root: Path, output_dir: Path) -> dict:
     """A real corpus track -> 16-bit spectrogram PNGs + captions (metadata.jsonl) -> audio, with the PSNR report."""
-    track = next(p for p in sorted((root / "musdb").glob("*/*")) if p.name.startswith("Muldjord"))
+    mixtures = sorted((root / "musdb").glob("*/*/mixture.wav"))  # track folders only (not the corpus' .state/)
+    track = next(p.parent for p in mixtures if p.parent.name.startswith("Muldjord"))
     source = output_dir / "images" / "source"
     audio, rate = load_audio(track / "mixture.wav", duration=20.0)
     save_audio(source / f"{track.name}.wav", audio, rate, subtype="FLOAT")
@@ -190,6 +193,22 @@ def images_report(root: Path, output_dir: Path) -> dict:
             "pictures": len(pictures)}
 
 
+def spectrogram_diffusion_report(gtzan_root: Path, output_dir: Path) -> dict:
+    """Train a small genre-conditioned spectrogram diffusion model (~2 minutes) and write one DDIM-50 clip and its
+    picture per genre."""
+    from diffusers import DDIMScheduler
+
+    from audiogen_hf.pipelines import SpectrogramDiffusionPipeline
+
+    run_dir, metrics = train_or_reuse("spectrogram_diffusion_demo", output_dir / "spectrogram_diffusion", gtzan_root)
+    pipe = SpectrogramDiffusionPipeline.from_pretrained(run_dir / "pipeline")
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    files = write_genre_clips(pipe, output_dir / "spectrogram_diffusion_clips", num_inference_steps=50,
+                              guidance_scale=2.0)
+    print(f"  one generated clip + picture per genre ({', '.join(pipe.genres)}): {files[0].parent}")
+    return {"validation": metrics, "clips": [str(f) for f in files]}
+
+
 def main() -> None:
     (args,) = HfArgumentParser(DemoArguments).parse_args_into_dataclasses()
     corpus, output_dir = Path(args.corpus_dir), Path(args.output_dir)
@@ -203,6 +222,7 @@ def main() -> None:
         "mel_autoencoder", corpus / "musdb", first_real_recording(corpus / "musdb" / "test", "*/mixture.wav"),
         output_dir)
     summary["images"] = images_report(corpus, output_dir)
+    summary["spectrogram_diffusion"] = spectrogram_diffusion_report(corpus / "gtzan", output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nsummary: {output_dir / 'summary.json'}")

@@ -22,6 +22,7 @@ from audiogen_hf.data.corpus.sources import (
     assign_splits,
     deduplicate,
     scan_package,
+    selection_order,
     work_id,
 )
 
@@ -31,10 +32,19 @@ def test_every_family_of_two_or_more_works_gets_a_test_work_and_the_rule_is_dete
     works = [f"a/{i:02d}" for i in range(12)] + ["b/x", "b/y"] + ["c/only"]
     splits = assign_splits(works)
     assert splits == assign_splits(list(reversed(works)))  # order of discovery does not matter
-    assert [w for w in works[:12] if splits[w] == "test"] == ["a/01", "a/06", "a/11"]
-    assert [w for w in works[:12] if splits[w] == "valid"] == ["a/00", "a/05", "a/10"]
-    assert (splits["b/x"], splits["b/y"]) == ("train", "test")
+    assert [w for w in works[:12] if splits[w] == "test"] == ["a/00", "a/05", "a/10"]
+    assert [w for w in works[:12] if splits[w] == "valid"] == ["a/09"]
+    assert (splits["b/x"], splits["b/y"]) == ("test", "train")
     assert splits["c/only"] == "train"
+
+
+def test_selection_order_puts_a_test_and_a_validation_item_first():
+    works = [f"a/{i:02d}" for i in range(12)]
+    splits = assign_splits(works)
+    order = selection_order(works, splits, key=lambda w: w)
+    assert order[:3] == ["a/00", "a/09", "a/01"] and sorted(order) == works
+    assert selection_order(works, splits, key=lambda w: w, first=("test",))[:2] == ["a/00", "a/01"]
+    assert selection_order(works[2:], splits, key=lambda w: w, first=("test",))[:2] == ["a/05", "a/02"]
 
 
 def test_versions_of_a_piece_share_one_work():

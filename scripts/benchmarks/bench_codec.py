@@ -50,7 +50,7 @@ def real_clip(corpus_dir: Path, seconds: float) -> torch.Tensor:
     if not tracks:
         raise FileNotFoundError(f"no real-recording tracks under {corpus_dir}/musdb: build the corpus with "
                                 "`make corpus` (or scripts/build_corpus.py)")
-    audio, _ = load_audio(tracks[0] / "mixture.wav", sample_rate=RATE, channels=2, offset=5.0, duration=seconds)
+    audio, _ = load_audio(tracks[0] / "mixture.wav", sampling_rate=RATE, channels=2, offset=5.0, duration=seconds)
     return audio
 
 

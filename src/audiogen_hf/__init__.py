@@ -41,6 +41,10 @@ _LAZY_IMPORTS = {
     "HierarchicalCodecOutput": "models.hierarchical_codec",
     "HierarchicalCodecEncoderOutput": "models.hierarchical_codec",
     "HierarchicalCodecDecoderOutput": "models.hierarchical_codec",
+    "SimpleUNetModel": "models.simple_unet",
+    "ImageClassifierConfig": "models.image_classifier",
+    "ImageClassifierModel": "models.image_classifier",
+    "ImageClassifierOutput": "models.image_classifier",
     # pipelines (one folder each)
     "MelContinuationPipeline": "pipelines.mel_continuation",
     "MelContinuationPipelineOutput": "pipelines.mel_continuation",
@@ -48,6 +52,9 @@ _LAZY_IMPORTS = {
     "AudioAutoencoderPipelineOutput": "pipelines.audio_autoencoder",
     "AudioCodecPipeline": "pipelines.audio_codec",
     "AudioCodecPipelineOutput": "pipelines.audio_codec",
+    "ImageDiffusionPipeline": "pipelines.image_diffusion",
+    "SpectrogramDiffusionPipeline": "pipelines.spectrogram_diffusion",
+    "SpectrogramDiffusionPipelineOutput": "pipelines.spectrogram_diffusion",
 }
 
 __all__ = ["__version__", *_LAZY_IMPORTS]

@@ -8,6 +8,7 @@ from .hierarchical_codec import (
     HierarchicalCodecModel,
     HierarchicalCodecOutput,
 )
+from .image_classifier import ImageClassifierConfig, ImageClassifierModel, ImageClassifierOutput
 from .mel_autoencoder import (
     MelAutoencoderConfig,
     MelAutoencoderDecoderOutput,
@@ -16,6 +17,7 @@ from .mel_autoencoder import (
     MelAutoencoderOutput,
 )
 from .mel_lstm import MelLSTMConfig, MelLSTMModel, MelLSTMOutput
+from .simple_unet import SimpleUNetModel
 from .spectrogram_autoencoder import (
     SpectrogramAutoencoderConfig,
     SpectrogramAutoencoderDecoderOutput,

@@ -8,9 +8,15 @@ registers nothing). A new pipeline: import it here and add its class to ``PIPELI
 
 from .audio_autoencoder import AudioAutoencoderPipeline, AudioAutoencoderPipelineOutput
 from .audio_codec import AudioCodecPipeline, AudioCodecPipelineOutput
+from .image_diffusion import ImageDiffusionPipeline
 from .mel_continuation import MelContinuationPipeline, MelContinuationPipelineOutput
+from .spectrogram_diffusion import SpectrogramDiffusionPipeline, SpectrogramDiffusionPipelineOutput
 
-PIPELINES = [MelContinuationPipeline, AudioAutoencoderPipeline, AudioCodecPipeline]
+PIPELINES = [MelContinuationPipeline, AudioAutoencoderPipeline, AudioCodecPipeline, ImageDiffusionPipeline,
+             SpectrogramDiffusionPipeline]
+
+
+NOT_REGISTERED = set()
 
 
 def register_with_diffusers() -> None:
@@ -21,7 +27,10 @@ def register_with_diffusers() -> None:
         existing = getattr(diffusers, pipeline_class.__name__, None) if pipeline_class.__name__ in dir(diffusers) \
             else None
         if existing is not None and existing is not pipeline_class:
-            raise RuntimeError(f"diffusers already has a {pipeline_class.__name__}; rename audiogen_hf's")
+            # diffusers has a class of that name (its deprecated SpectrogramDiffusionPipeline): never shadow it;
+            # audiogen_hf.utils.hub_utils.load_pipeline and our class's own from_pretrained still load ours
+            NOT_REGISTERED.add(pipeline_class.__name__)
+            continue
         setattr(diffusers, pipeline_class.__name__, pipeline_class)
 
 

@@ -7,11 +7,15 @@ from .autoencoder import (
     SpectrogramAutoencoderArguments,
     SpectrogramAutoencoderObjective,
 )
+from .diffusion import ImageDiffusionArguments, ImageDiffusionObjective
 from .engine import Objective, checkpoints, train
 from .mel_lstm import MelLSTMArguments, MelLSTMObjective
+from .spectrogram_diffusion import SpectrogramDiffusionArguments, SpectrogramDiffusionObjective
 
 OBJECTIVES = {
     "mel_lstm": (MelLSTMArguments, MelLSTMObjective),
     "spectrogram_autoencoder": (SpectrogramAutoencoderArguments, SpectrogramAutoencoderObjective),
     "mel_autoencoder": (MelAutoencoderArguments, MelAutoencoderObjective),
+    "ddpm": (ImageDiffusionArguments, ImageDiffusionObjective),
+    "spectrogram_diffusion": (SpectrogramDiffusionArguments, SpectrogramDiffusionObjective),
 }

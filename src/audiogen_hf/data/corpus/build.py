@@ -142,6 +142,9 @@ def build_corpus(args: CorpusArguments) -> dict:
         soundfonts = {key: SOUNDFONTS[key] for key in preset.soundfonts}
     build_args = {**asdict(args), "soundfont": [path for path, _ in soundfonts.values()]}
     del build_args["overwrite"]
+    from ..mnist import fetch_fashion_mnist  # 28 x 28 images for the DDPM system; kept apart from the music layouts
+
+    fetch_fashion_mnist(out / "fashion_mnist", args.cache_dir)
     if _reusable(out, build_args, args.overwrite):
         logger.info("Corpus in %s is complete and built with the same arguments; nothing to do.", out)
         return _load_manifests(out)
@@ -179,14 +182,15 @@ def build_corpus(args: CorpusArguments) -> dict:
     chosen = []
     for name in preset.packages:
         own = [r for r in recordings if r.package == name]
-        chosen += selection_order(own, splits)[:preset.music_per_package]
+        chosen += selection_order(own, splits, first=("test",))[:preset.music_per_package]
     music = build_music(out / "music", chosen, splits, report, start_s=preset.music_start_s,
                         max_seconds=preset.music_max_s)
 
     # musdb/: MIDI renders (per SoundFont) and the Muldjord recordings
     main_font = next(iter(soundfonts.values()))[0]
     midi_jobs = []
-    for path in selection_order(midi_files, splits, key=lambda p: work_id("planetblupi", p.stem)):
+    midi_order = selection_order(midi_files, splits, key=lambda p: work_id("planetblupi", p.stem), first=("test",))
+    for path in midi_order:
         work = work_id("planetblupi", path.stem)
         for label, (font, _) in soundfonts.items():
             suffix = f" ({label})" if len(soundfonts) > 1 else ""
@@ -198,7 +202,8 @@ def build_corpus(args: CorpusArguments) -> dict:
                 extra={"soundfont": Path(font).name},
             ))
     tracks = export_tracks(out / "musdb", midi_jobs, preset.midi_tracks, report)
-    fof = selection_order([r for r in recordings if r.package == FOF], splits)
+    # test first, then in order: the small corpus keeps a train recording (tests/conftest.py's real_track)
+    fof = selection_order([r for r in recordings if r.package == FOF], splits, first=("test",))
     real_jobs = [TrackJob(name=f"Muldjord - {r.title}", split=splits[r.work],
                           make_song=partial(fof_song, roots[FOF], r), track_s=preset.real_track_s) for r in fof]
     tracks += export_tracks(out / "musdb", real_jobs, preset.real_tracks, report)

@@ -4,6 +4,7 @@ Clips are taken round-robin over a genre's recordings (the k-th 30 s slot of eac
 near-silent ones. A clip already on disk is kept as it is, so an interrupted build resumes where it stopped.
 """
 
+import json
 import logging
 from pathlib import Path
 
@@ -29,7 +30,14 @@ def build_gtzan(gtzan_dir: Path, sources: dict, splits: dict, clips_per_genre: i
         genre_dir = gtzan_dir / "genres" / genre
         genre_dir.mkdir(parents=True, exist_ok=True)
         recordings = selection_order(sources[genre], splits)
-        picked = _pick_clips(genre_dir, genre, recordings, clips_per_genre, report)
+        state_path = gtzan_dir / ".state" / f"{genre}.json"
+        made = json.loads(state_path.read_text()) if state_path.is_file() else {}
+        picked = _pick_clips(genre_dir, genre, recordings, clips_per_genre, report, made)
+        write_json(state_path, made)
+        planned = {f"{name}.wav" for name, _, _ in picked}
+        for stale in sorted(genre_dir.glob("*.wav")):  # from an earlier build under other rules
+            if stale.name not in planned:
+                stale.unlink()
         if len(picked) < clips_per_genre:
             logger.warning("Only %d of %d clips found for genre %s.", len(picked), clips_per_genre, genre)
         for name, recording, start_s in picked:
@@ -62,8 +70,12 @@ def build_gtzan(gtzan_dir: Path, sources: dict, splits: dict, clips_per_genre: i
     return manifest
 
 
-def _pick_clips(genre_dir: Path, genre: str, recordings: list, count: int, report: ScanReport) -> list:
-    """``[(name, recording, start_s)]``: round-robin over the recordings' 30 s slots, near-silent ones skipped."""
+def _pick_clips(genre_dir: Path, genre: str, recordings: list, count: int, report: ScanReport, made: dict) -> list:
+    """``[(name, recording, start_s)]``: round-robin over the recordings' 30 s slots, near-silent ones skipped.
+
+    ``made`` (``{name: "source@start"}``, updated) says what each clip on disk was cut from: a file is reused only
+    if it was cut from the same place, so a build resumed under other rules never keeps a wrong clip.
+    """
     slots = [int((r.duration_s - CLIP_OFFSET_S) // CLIP_S) for r in recordings]
     total = min(count, sum(slots))
     picked, broken = [], set()
@@ -75,7 +87,8 @@ def _pick_clips(genre_dir: Path, genre: str, recordings: list, count: int, repor
                 start_s = CLIP_OFFSET_S + k * CLIP_S
                 name = f"{genre}.{len(picked):05d}"
                 path = genre_dir / f"{name}.wav"
-                if not path.is_file():
+                origin = f"{'+'.join(recording.source_files)}@{start_s:g}"
+                if not (path.is_file() and made.get(name) == origin):
                     try:
                         audio = _to_gtzan(*recording.read(start_s, CLIP_S))
                     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
@@ -86,6 +99,7 @@ def _pick_clips(genre_dir: Path, genre: str, recordings: list, count: int, repor
                         logger.info("Skipping near-silent clip %s at %.0f s", recording.source_files[0], start_s)
                         continue
                     write_audio(path, audio, GTZAN_SR)
+                    made[name] = origin
                 picked.append((name, recording, start_s))
                 progress.update()
                 if len(picked) == count:

@@ -161,6 +161,10 @@ def finish_musdb(musdb_dir: Path, tracks: list) -> dict:
     """Write the MUSDB manifest; tracks of ``valid`` works are the validation tracks."""
     for subset in ("train", "test"):
         (musdb_dir / subset).mkdir(parents=True, exist_ok=True)
+        planned = {t["name"] for t in tracks if t["subset"] == subset}
+        for stale in sorted(p for p in (musdb_dir / subset).iterdir() if p.name not in planned):
+            logger.info("Removing %s: not part of this build", stale)  # earlier rules, or an interrupted write
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     validation = [t["name"] for t in tracks if t["split"] == "valid"]
     manifest = {
         "layout": "musdb18hq",

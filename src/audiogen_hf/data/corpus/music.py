@@ -47,7 +47,7 @@ def build_music(music_dir: Path, recordings: list, splits: dict, report: ScanRep
             report.skip(f"{r.sample_rate} Hz, below 44.1 kHz (music/)", r.package, r.source_files[0])
         else:
             usable.append(r)
-    chosen = selection_order(usable, splits)[:limit]
+    chosen = selection_order(usable, splits, first=("test",))[:limit]
     tracks = []
     for recording in tqdm(chosen, desc="music tracks", unit="track"):
         split = splits[recording.work]
@@ -82,6 +82,11 @@ def build_music(music_dir: Path, recordings: list, splits: dict, report: ScanRep
     for folder in ("train", "test"):
         rows = [{k: v for k, v in t.items() if k != "subset"} for t in tracks if t["subset"] == folder]
         (music_dir / folder).mkdir(parents=True, exist_ok=True)
+        planned = {row["file_name"] for row in rows}
+        for stale in sorted((music_dir / folder).glob("*.flac")):  # from an earlier build under other rules
+            if stale.name not in planned:
+                logger.info("Removing %s: not part of this build", stale)
+                stale.unlink()
         _write_jsonl(music_dir / folder / "metadata.jsonl", rows)
     manifest = {
         "layout": "audiofolder",
