@@ -16,6 +16,9 @@ PIPELINES = [MelContinuationPipeline, AudioAutoencoderPipeline, AudioCodecPipeli
              MelDiffusionPipeline]
 
 
+NOT_REGISTERED = set()  # names diffusers already has (a newer diffusers may add one): never shadowed
+
+
 def register_with_diffusers() -> None:
     """Make ``diffusers.<Name>`` our pipeline classes (what ``DiffusionPipeline.from_pretrained`` looks up). Our names
     must not shadow diffusers' own: the genre-conditioned music pipeline is ``MelDiffusionPipeline`` because
@@ -26,7 +29,10 @@ def register_with_diffusers() -> None:
         existing = getattr(diffusers, pipeline_class.__name__, None) if pipeline_class.__name__ in dir(diffusers) \
             else None
         if existing is not None and existing is not pipeline_class:
-            raise RuntimeError(f"diffusers already has a {pipeline_class.__name__}; rename audiogen_hf's")
+            # never shadow diffusers' own class; audiogen_hf.utils.hub_utils.load_pipeline and our class's own
+            # from_pretrained still load ours
+            NOT_REGISTERED.add(pipeline_class.__name__)
+            continue
         setattr(diffusers, pipeline_class.__name__, pipeline_class)
 
 

@@ -75,16 +75,26 @@ def ensure_available(model_id: PathLike, filename: str = "config.json", what: st
 def load_pipeline(model_id: PathLike, **kwargs):
     """Any audiogen_hf pipeline from a folder or Hub id (its class read from ``model_index.json`` by diffusers'
     own ``DiffusionPipeline.from_pretrained``), failing at once when it cannot be had."""
+    import json
+
     from diffusers import DiffusionPipeline
 
-    from ..pipelines import register_with_diffusers
+    from ..pipelines import PIPELINES
 
-    register_with_diffusers()
-    ensure_available(model_id, "model_index.json", what="pipeline")
-    path = Path(model_id)
-    if path.is_dir() and not (path / "model_index.json").is_file():
-        hint = " (a model folder: pass the pipeline folder next to it)" if (path / "config.json").is_file() else ""
-        raise ModelNotAvailableError(f"{path} holds no model_index.json, so it is not a saved pipeline{hint}")
+    local = ensure_available(model_id, "model_index.json", what="pipeline")
+    if local is not None and not (local / "model_index.json").is_file():
+        hint = " (a model folder: pass the pipeline folder next to it)" if (local / "config.json").is_file() else ""
+        raise ModelNotAvailableError(f"{local} holds no model_index.json, so it is not a saved pipeline{hint}")
+    if local is not None:
+        index = local / "model_index.json"
+    else:
+        from huggingface_hub import hf_hub_download
+
+        index = Path(hf_hub_download(str(model_id), "model_index.json"))
+    class_name = json.loads(index.read_text()).get("_class_name")
+    ours = {cls.__name__: cls for cls in PIPELINES}
+    if class_name in ours:  # our class even where diffusers has one of the same name
+        return ours[class_name].from_pretrained(model_id, **kwargs)
     return DiffusionPipeline.from_pretrained(model_id, **kwargs)
 
 
