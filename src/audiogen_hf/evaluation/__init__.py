@@ -1,5 +1,6 @@
 """Metrics and reports."""
 
+from .codec import mel_distance, opus_roundtrip, perplexity, si_sdr, stft_distance
 from .image_compare import compare_spectrogram_images, psnr_16bit, save_comparison_pictures
 from .metrics import (
     audio_spectral_convergence_db,

@@ -7,6 +7,7 @@ from .autoencoder import (
     SpectrogramAutoencoderArguments,
     SpectrogramAutoencoderObjective,
 )
+from .codec import CodecArguments, CodecObjective
 from .engine import Objective, checkpoints, train
 from .mel_lstm import MelLSTMArguments, MelLSTMObjective
 
@@ -14,4 +15,5 @@ OBJECTIVES = {
     "mel_lstm": (MelLSTMArguments, MelLSTMObjective),
     "spectrogram_autoencoder": (SpectrogramAutoencoderArguments, SpectrogramAutoencoderObjective),
     "mel_autoencoder": (MelAutoencoderArguments, MelAutoencoderObjective),
+    "hierarchical_codec": (CodecArguments, CodecObjective),
 }
