@@ -96,3 +96,98 @@ def opus_roundtrip(audio: torch.Tensor, sampling_rate: int, bitrate_kbps: float)
     seconds = samples / sampling_rate
     return decoded[:, :samples], {"bytes": size, "bitrate_kbps": size * 8 / seconds / 1000,
                                   "compression_ratio": samples * channels * 2 / size}
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def audio_files(inputs) -> list[Path]:
+    """Files named in ``inputs``, folders expanded (recursively) to their audio files, sorted."""
+    files = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path} is neither an audio file nor a folder")
+    if not files:
+        raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {list(map(str, inputs))}")
+    return files
+
+
+def evaluate_codec(model, files, num_quantizers=None, seconds: float = 10.0, offset: float = 0.0,
+                   opus: bool = True, progress: bool = True) -> list[dict]:
+    """Per file and bitrate: the codec's real kbps (``.agc`` bytes, header included), ratio against 16-bit PCM,
+    mel distance, STFT distance and SI-SDR; with ``opus``, the same for libopus at the codec's real bitrate and at
+    twice it. ``seconds`` of each file from ``offset`` (``None``: the whole file) at the codec's rate and channels.
+    Returns one row per (file, system, bitrate)."""
+    from tqdm.auto import tqdm
+
+    from ..audio.io import load_audio
+    from ..models.hierarchical_codec import bitstream
+
+    config = model.config
+    rate = config.sampling_rate
+    levels = list(num_quantizers or range(1, config.num_quantizers + 1))
+    rows = []
+    for path in tqdm(list(files), desc="evaluate", disable=not progress):
+        audio, _ = load_audio(path, sample_rate=rate, channels=config.audio_channels, offset=offset,
+                              duration=seconds)
+        if audio.shape[-1] < config.hop_length:
+            raise ValueError(f"{path}: {audio.shape[-1]} samples is shorter than the codec's hop "
+                             f"({config.hop_length}); pick longer clips or a smaller --offset")
+        clip = {"file": Path(path).name, "seconds": audio.shape[-1] / rate}
+        for q in levels:
+            data = model.compress(audio, num_quantizers=q)
+            decoded = model.decompress(data)
+            report = bitstream.stats(data)
+            kbps = report.bitrate / 1000
+            rows.append({**clip, "system": f"codec q={q}", "bitrate_kbps": kbps, "compression_ratio": report.ratio,
+                         **quality(audio, decoded, rate)})
+            for factor in (1, 2) if opus else ():
+                heard, info = opus_roundtrip(audio, rate, kbps * factor)
+                rows.append({**clip, "system": f"opus {factor}x", "target_kbps": kbps * factor,
+                             "bitrate_kbps": info["bitrate_kbps"], "compression_ratio": info["compression_ratio"],
+                             **quality(audio, heard, rate)})
+    return rows
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean of every metric per system (over files), in the order systems first appear."""
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    keys = ("bitrate_kbps", "compression_ratio", "mel_distance", "stft_distance", "si_sdr")
+    return [{"system": s, "files": sum(r["system"] == s for r in rows),
+             **{k: float(np.mean([r[k] for r in rows if r["system"] == s])) for k in keys}} for s in systems]
+
+
+def format_table(rows: list[dict]) -> str:
+    """A markdown table of ``rows`` (per-file rows or ``summarise`` output)."""
+    columns = [c for c in ("file", "system", "files", "bitrate_kbps", "compression_ratio", "mel_distance",
+                           "stft_distance", "si_sdr") if c in rows[0]]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        lines.append("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in columns)
+                     + " |")
+    return "\n".join(lines)
+
+
+def save_rate_quality_plot(path, rows: list[dict]) -> Path:
+    """Mel distance and SI-SDR against real kbps: the codec's points and Opus's, each file a marker, means joined."""
+    from .plots import _pyplot, _save
+
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for family, marker in (("codec", "o"), ("opus", "s")):
+        points = [r for r in rows if r["system"].startswith(family)]
+        if not points:
+            continue
+        summary = sorted((s for s in summarise(points)), key=lambda s: s["bitrate_kbps"])
+        for axis, metric in zip(axes, ("mel_distance", "si_sdr")):
+            axis.scatter([r["bitrate_kbps"] for r in points], [r[metric] for r in points], marker=marker, alpha=0.3)
+            axis.plot([s["bitrate_kbps"] for s in summary], [s[metric] for s in summary], marker=marker, label=family)
+    for axis, label in zip(axes, ("mel distance (DAC 7-scale, lower is better)", "SI-SDR (dB, higher is better)")):
+        axis.set(xlabel="bitrate (kbps)", ylabel=label, xscale="log")
+        axis.legend()
+    return _save(figure, path)
