@@ -48,6 +48,7 @@ test-fast: quality
 bench: corpus
 	$(PY) scripts/benchmarks/bench_spectrogram.py --corpus_dir $(CORPUS)
 	$(PY) scripts/benchmarks/bench_spectrogram_images.py --corpus_dir $(CORPUS)
+	$(PY) scripts/benchmarks/bench_codec.py --corpus_dir $(CORPUS)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -224,6 +224,9 @@ def test_ema_codebooks_change_only_in_training_mode():
     assert not torch.equal(after[embed], initialised[embed])
     assert not torch.equal(after["quantizers.0.quantizers.0.cluster_size"],
                            initialised["quantizers.0.quantizers.0.cluster_size"])
+    with torch.no_grad():
+        model(x, update_codebooks=False)  # e.g. a GAN's discriminator step
+    assert all(torch.equal(after[k], v) for k, v in _codebook_state(model).items())
 
 
 def test_dead_codes_restart_from_the_batch():
@@ -356,3 +359,16 @@ def test_feature_extractor_output_encodes_like_the_clips(music):
     frames = alone[0].shape[-1] - margin
     assert frames > 100
     assert torch.equal(codes[0][1, :, :frames], alone[0][0, :, :frames])
+
+
+@pytest.mark.parametrize("length", [8192, 16384, 32768])
+def test_default_codec_at_the_seeds_lengths(length):
+    torch.manual_seed(0)
+    model = HierarchicalCodecModel(HierarchicalCodecConfig()).eval()
+    x = noise(1, length, seed=length)
+    with torch.no_grad():
+        codes = model.encode(x).audio_codes
+        audio = model.decode(codes, length=length).audio_values
+    coarse = -(-length // 1600)
+    assert [c.shape[-1] for c in codes] == [4 * coarse, 2 * coarse, coarse]
+    assert audio.shape == (1, 2, length) and torch.isfinite(audio).all()

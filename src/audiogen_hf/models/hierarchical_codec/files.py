@@ -6,7 +6,10 @@ import time
 from pathlib import Path
 from typing import Optional, Union
 
-from ...audio.io import load_audio, save_audio
+import soundfile as sf
+import torch
+
+from ...audio.io import AudioLoadError, load_audio, to_channels
 from . import bitstream
 from .modeling_hierarchical_codec import HierarchicalCodecModel
 
@@ -27,14 +30,44 @@ def load_codec(path: PathLike) -> HierarchicalCodecModel:
     return HierarchicalCodecModel.from_pretrained(path).eval()
 
 
+def _file_reader(source: PathLike, model: HierarchicalCodecModel):
+    """``(read(start, stop), length)`` reading windows of ``source`` straight from the file, when libsndfile reads
+    it at the codec's rate with a channel count the codec takes; else ``None``."""
+    try:
+        info = sf.info(str(source))
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        return None
+    c = model.config
+    if info.samplerate != c.sampling_rate or info.channels not in (1, 2) or info.frames <= 0:
+        return None
+
+    def read(start: int, stop: int) -> torch.Tensor:
+        with sf.SoundFile(str(source)) as handle:
+            handle.seek(start)
+            block = torch.from_numpy(handle.read(stop - start, dtype="float32", always_2d=True).T.copy())
+        if block.shape[-1] != stop - start:
+            raise AudioLoadError(f"{source}: could only read {block.shape[-1]} of samples {start}..{stop}")
+        return to_channels(block, c.audio_channels)[None]
+
+    return read, info.frames
+
+
 def compress_file(model: HierarchicalCodecModel, source: PathLike, target: PathLike,
                   num_quantizers: Optional[int] = None, progress: bool = True) -> dict:
-    """Read ``source`` (any rate or channel count ``load_audio`` converts: resampled to the codec's rate, mono and
-    stereo converted), write the ``.agc`` bitstream to ``target``; return sizes, ratio and bitrate."""
+    """Read ``source``, write the ``.agc`` bitstream to ``target``; return sizes, ratio and bitrate.
+
+    A file libsndfile reads at the codec's rate is read window by window (memory bounded by the chunk size, whatever
+    the length); other files (another rate, mp4, ...) are decoded whole with ``load_audio``, resampled to the codec's
+    rate and converted between mono and stereo."""
     start = time.perf_counter()
     c = model.config
-    audio, _ = load_audio(source, sample_rate=c.sampling_rate, channels=c.audio_channels)
-    data = model.compress(audio, num_quantizers=num_quantizers, progress=progress)
+    reader = _file_reader(source, model)
+    if reader is not None:
+        read, length = reader
+        data = model.compress(read, num_quantizers=num_quantizers, progress=progress, length=length)
+    else:
+        audio, _ = load_audio(source, sample_rate=c.sampling_rate, channels=c.audio_channels)
+        data = model.compress(audio, num_quantizers=num_quantizers, progress=progress)
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     Path(target).write_bytes(data)
     report = bitstream.stats(data)
@@ -44,11 +77,17 @@ def compress_file(model: HierarchicalCodecModel, source: PathLike, target: PathL
 
 
 def decompress_file(model: HierarchicalCodecModel, source: PathLike, target: PathLike, progress: bool = True) -> dict:
-    """Decode the ``.agc`` file ``source`` to a 16-bit wav/flac ``target`` at the codec's rate."""
+    """Decode the ``.agc`` file ``source`` to a 16-bit wav/flac ``target`` at the codec's rate, written piece by
+    piece (bounded memory)."""
     start = time.perf_counter()
-    data = Path(source).read_bytes()
-    audio = model.decompress(data, progress=progress)
-    save_audio(target, audio.clamp(-1, 1), model.config.sampling_rate)
-    seconds = audio.shape[-1] / model.config.sampling_rate
-    return {"input": str(source), "output": str(target), "seconds_of_audio": seconds, "channels": audio.shape[0],
+    stream = bitstream.read(Path(source).read_bytes())
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subtype = "PCM_16" if target.suffix.lower() in (".wav", ".flac") else None
+    with sf.SoundFile(str(target), "w", samplerate=stream.sampling_rate, channels=stream.channels,
+                      subtype=subtype) as handle:
+        for piece in model.decompress_chunks(stream, progress=progress):
+            handle.write(piece.clamp(-1, 1).T.numpy())
+    seconds = stream.length / stream.sampling_rate
+    return {"input": str(source), "output": str(target), "seconds_of_audio": seconds, "channels": stream.channels,
             "elapsed_s": time.perf_counter() - start}

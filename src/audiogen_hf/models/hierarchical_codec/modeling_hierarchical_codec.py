@@ -23,7 +23,7 @@ convolutions and residual units back to the waveform.
 
 import math
 from dataclasses import dataclass
-from typing import Iterator, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import torch
 import torch.distributed as dist
@@ -542,9 +542,11 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
         return [c.long().to(self.device) for c in codes]
 
     # ----------------------------------------------------------------------------------------------- core
-    def _quantize(self, latents: list[torch.Tensor], used: torch.Tensor, valid: list[torch.Tensor]):
+    def _quantize(self, latents: list[torch.Tensor], used: torch.Tensor, valid: list[torch.Tensor],
+                  update_codebooks: Optional[bool] = None):
         """Coarse to fine: each level quantises its latents minus the prediction from the decoded coarser level."""
-        update = self.training and self.config.codebook_update == "ema" or (self.training and not all(
+        allowed = self.training if update_codebooks is None else bool(update_codebooks)
+        update = allowed and (self.config.codebook_update == "ema" or not all(
             bool(q.initialized) for level in self.quantizers for q in level.quantizers))
         levels = len(latents)
         decoded, codes = [None] * levels, [None] * levels
@@ -589,10 +591,11 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
             used = torch.where(drop, torch.randint(1, num_quantizers + 1, (batch,), device=self.device), used)
         return used
 
-    def _encode_padded(self, x: torch.Tensor, padding_mask: Optional[torch.Tensor], num_quantizers: int):
+    def _encode_padded(self, x: torch.Tensor, padding_mask: Optional[torch.Tensor], num_quantizers: int,
+                       update_codebooks: Optional[bool] = None):
         latents = self.encoder(x)
         valid = self._frame_masks(padding_mask, x.shape[0], x.shape[-1])
-        return self._quantize(latents, self._used(x.shape[0], num_quantizers), valid)
+        return self._quantize(latents, self._used(x.shape[0], num_quantizers), valid, update_codebooks)
 
     # ----------------------------------------------------------------------------------------------- public API
     def encode(
@@ -635,25 +638,39 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
     @torch.no_grad()
     def encode_chunks(
         self,
-        input_values: torch.Tensor,
+        input_values: Union[torch.Tensor, Callable[[int, int], torch.Tensor]],
         padding_mask: Optional[torch.Tensor] = None,
         num_quantizers: Optional[int] = None,
         chunk_length_s: Optional[float] = None,
+        length: Optional[int] = None,
     ) -> Iterator[tuple]:
         """Yield the codes of consecutive chunks (one tensor per level each), encoded with the receptive field as
         context on both sides: concatenated along frames they equal ``encode`` of the whole clip (up to float
         rounding that can flip a near-tied code). ``input_values`` may live on the CPU; only one chunk (plus
-        context) is moved to the model's device at a time."""
+        context) is moved to the model's device at a time.
+
+        ``input_values`` may also be a reader ``read(start, stop) -> [batch, channels, samples]`` of a clip of
+        ``length`` samples (e.g. reading a file window by window): memory then stays bounded by the chunk size."""
         num_quantizers = self._check_quantizers(num_quantizers)
-        self._check_audio(input_values, padding_mask)
-        length = input_values.shape[-1]
+        if callable(input_values):
+            if length is None or length <= 0:
+                raise ValueError(f"encode_chunks with a reader needs the clip's length > 0, got {length}")
+            read = input_values
+        else:
+            self._check_audio(input_values, padding_mask)
+            length = input_values.shape[-1]
+
+            def read(start, stop):
+                return input_values[..., start:stop]
         total = math.ceil(length / self.hop_length)
         chunk = self._chunk_frames(chunk_length_s) or total
         context = self._context_frames(self.encoder_receptive_field())
         per, hop = self.frames_per_coarse_frame(), self.hop_length
         for keep_start, keep_stop, start, stop in self._windows(total, chunk, context):
-            window = input_values[..., start * hop: stop * hop]
+            window = read(start * hop, min(stop * hop, length))
             mask = None if padding_mask is None else padding_mask[..., start * hop: stop * hop]
+            if callable(input_values):
+                self._check_audio(window, mask)
             x, mask = self._pad(window, mask)
             _, codes, _, _ = self._encode_padded(x, mask, num_quantizers)
             yield tuple(c[..., (keep_start - start) * p: (keep_stop - start) * p] for c, p in zip(codes, per))
@@ -708,31 +725,38 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
             yield audio[..., (keep_start - start) * hop: (keep_stop - start) * hop]
 
     @torch.no_grad()
-    def compress(self, audio: torch.Tensor, num_quantizers: Optional[int] = None,
-                 chunk_length_s: Optional[float] = None, progress: bool = False) -> bytes:
+    def compress(self, audio: Union[torch.Tensor, Callable], num_quantizers: Optional[int] = None,
+                 chunk_length_s: Optional[float] = None, progress: bool = False, length: Optional[int] = None
+                 ) -> bytes:
         """One clip ``[channels, samples]`` (or ``[1, channels, samples]``) at ``config.sampling_rate`` -> the
         ``.agc`` bytes: header + codes bit-packed at ``log2(codebook_size)`` bits (see ``bitstream``). Long audio is
-        encoded chunk by chunk (``progress`` shows a tqdm bar); ``audio`` may stay on the CPU."""
-        audio = torch.as_tensor(audio)
-        if audio.dim() == 2:
-            audio = audio[None]
-        if audio.dim() != 3 or audio.shape[0] != 1:
-            raise ValueError(f"compress takes one clip [channels, samples], got shape {tuple(audio.shape)}")
+        encoded chunk by chunk (``progress`` shows a tqdm bar); ``audio`` may stay on the CPU, or be a reader
+        ``read(start, stop) -> [1, channels, samples]`` of ``length`` samples (see ``encode_chunks``)."""
+        if callable(audio):
+            if length is None:
+                raise ValueError("compress with a reader needs length (samples)")
+            source = audio
+        else:
+            audio = torch.as_tensor(audio)
+            if audio.dim() == 2:
+                audio = audio[None]
+            if audio.dim() != 3 or audio.shape[0] != 1:
+                raise ValueError(f"compress takes one clip [channels, samples], got shape {tuple(audio.shape)}")
+            source, length = audio, audio.shape[-1]
         was_training = self.training
         self.eval()
         try:
-            chunks = self.encode_chunks(audio, None, num_quantizers, chunk_length_s)
+            chunks = self.encode_chunks(source, None, num_quantizers, chunk_length_s, length=length)
             if progress:
                 from tqdm.auto import tqdm
 
-                chunks = tqdm(chunks, total=self.num_chunks(audio.shape[-1], chunk_length_s), desc="compress",
-                              unit="chunk")
+                chunks = tqdm(chunks, total=self.num_chunks(length, chunk_length_s), desc="compress", unit="chunk")
             pieces = list(chunks)
         finally:
             self.train(was_training)
         codes = [torch.cat([p[level] for p in pieces], dim=-1)[0].cpu().numpy() for level in range(len(pieces[0]))]
         c = self.config
-        return bitstream.write(c.sampling_rate, c.audio_channels, audio.shape[-1], c.level_hops,
+        return bitstream.write(c.sampling_rate, c.audio_channels, length, c.level_hops,
                                [c.codebook_size] * c.num_levels, codes)
 
     def _check_bitstream(self, stream: "bitstream.Bitstream"):
@@ -753,25 +777,38 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
         """``.agc`` bytes -> audio ``[channels, samples]`` (float32, CPU), the original length. Truncated, corrupt
         or foreign bytes raise ``bitstream.BitstreamError``; a bitstream of another configuration a ``ValueError``."""
         stream = bitstream.read(data)
+        audio = torch.empty(stream.channels, stream.length)
+        position = 0
+        for piece in self.decompress_chunks(stream, chunk_length_s, progress):  # memory: the output + one chunk
+            audio[:, position: position + piece.shape[-1]] = piece
+            position += piece.shape[-1]
+        return audio
+
+    @torch.no_grad()
+    def decompress_chunks(self, data: Union[bytes, "bitstream.Bitstream"], chunk_length_s: Optional[float] = None,
+                          progress: bool = False) -> Iterator[torch.Tensor]:
+        """Yield the decoded audio of a bitstream piece by piece (``[channels, samples]`` float32 on the CPU, the
+        last piece trimmed to the original length), to write long audio without holding it all."""
+        stream = data if isinstance(data, bitstream.Bitstream) else bitstream.read(data)
         self._check_bitstream(stream)
         codes = [torch.from_numpy(level)[None] for level in stream.codes]
         was_training = self.training
         self.eval()
         try:
-            audio = torch.empty(stream.channels, codes[-1].shape[-1] * self.hop_length)
             chunks = self.decode_chunks(codes, chunk_length_s)
             if progress:
                 from tqdm.auto import tqdm
 
-                chunks = tqdm(chunks, total=self.num_chunks(audio.shape[-1], chunk_length_s), desc="decompress",
+                chunks = tqdm(chunks, total=self.num_chunks(stream.length, chunk_length_s), desc="decompress",
                               unit="chunk")
             position = 0
-            for piece in chunks:  # written in place: memory is the output plus one chunk
-                audio[:, position: position + piece.shape[-1]] = piece[0].float().cpu()
+            for piece in chunks:
+                piece = piece[0, :, : max(0, stream.length - position)].float().cpu()
                 position += piece.shape[-1]
+                if piece.shape[-1]:
+                    yield piece
         finally:
             self.train(was_training)
-        return audio[:, : stream.length]
 
     def forward(
         self,
@@ -779,16 +816,18 @@ class HierarchicalCodecModel(HierarchicalCodecPreTrainedModel):
         padding_mask: Optional[torch.Tensor] = None,
         num_quantizers: Optional[int] = None,
         return_dict: Optional[bool] = None,
+        update_codebooks: Optional[bool] = None,
     ) -> Union[tuple, HierarchicalCodecOutput]:
         """Encode, quantise and decode ``input_values`` ``[batch, audio_channels, samples]`` in one pass (no
         chunking); returns the reconstruction (the input's length), the codes and the losses. In training mode the
-        EMA codebooks update and quantizer dropout picks fewer quantizers for some items."""
+        EMA codebooks update and quantizer dropout picks fewer quantizers for some items; ``update_codebooks=False``
+        keeps the codebooks as they are (e.g. a GAN's discriminator step re-running the generator)."""
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         num_quantizers = self._check_quantizers(num_quantizers)
         self._check_audio(input_values, padding_mask)
         length = input_values.shape[-1]
         x, mask = self._pad(input_values, padding_mask)
-        decoded, codes, commitment, codebook = self._encode_padded(x, mask, num_quantizers)
+        decoded, codes, commitment, codebook = self._encode_padded(x, mask, num_quantizers, update_codebooks)
         audio = self._decode_latents(decoded)[..., :length]
         target = x[..., :length]
         if mask is None:
