@@ -37,6 +37,7 @@ setup(
         "librosa>=0.10",  # beat tracking for captions; also the reference our spectral code is tested against
         "opencv-python-headless>=4.8",  # Pillow cannot write 16-bit RGB PNG
         "tqdm>=4.66",
+        "torchmetrics>=1.4",  # FID / KID (over features of a classifier trained here: no Inception weights offline)
     ],
     extras_require={
         "dev": ["pytest>=8", "ruff>=0.8"],

@@ -25,7 +25,7 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=int, default=None, help="resize slices to SIZE x SIZE (Lanczos); lossy")
     parser.add_argument("--n_fft", type=int, default=2048)
     parser.add_argument("--hop_length", type=int, default=512)
-    parser.add_argument("--sample_rate", type=int, default=None, help="resample first (default: keep each file's)")
+    parser.add_argument("--sampling_rate", type=int, default=None, help="resample first (default: keep each file's)")
     parser.add_argument("--channels", default="all", help="'all' (one image set per channel), 'mix' or an index")
     parser.add_argument("--captions", choices=("tags", "narrative", "none"), default="tags")
     parser.add_argument("--tagger_model", default=DEFAULT_CLAP_MODEL, help="CLAP model id or folder")
@@ -47,7 +47,7 @@ def main(argv=None):
     args = parse_args(argv)
     channels = int(args.channels) if args.channels.isdigit() else args.channels
     config = SpectrogramImageConfig(n_fft=args.n_fft, hop_length=args.hop_length, size=args.size,
-                                    sample_rate=args.sample_rate)
+                                    sampling_rate=args.sampling_rate)
     report = build_image_dataset(
         args.input_dir, args.output_dir, config, captions=args.captions,
         tagger=ClapTagger(args.tagger_model) if args.captions == "tags" else None,

@@ -2,6 +2,7 @@
 small Jam Assistant and continue a real recording with it, and train the two spectrogram autoencoders (GTZAN 2-D,
 MUSDB mel 1-D) and reconstruct a held-out real recording with each (wavs, pictures, PESQ and spectral convergence),
 and turn a real corpus track into 16-bit spectrogram images with captions and back to audio, with a PSNR report,
+train a small genre-conditioned spectrogram diffusion model and generate one clip (and picture) per genre,
 and train a small hierarchical neural codec and compress a held-out real recording to a .agc file and back.
 
     python scripts/demo.py --corpus_dir data/corpus --output_dir outputs/demo
@@ -26,11 +27,12 @@ from audiogen_hf.evaluation import (
     pesq_wideband,
     save_comparison_pictures,
     save_spectrogram_image,
+    snr_db,
 )
-from audiogen_hf.evaluation.image_compare import snr_db
 from audiogen_hf.pipelines import AudioAutoencoderPipeline, MelContinuationPipeline
 from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
 from audiogen_hf.training.autoencoder import write_reconstruction
+from audiogen_hf.training.spectrogram_diffusion import write_genre_clips
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -49,8 +51,8 @@ def converter(name: str) -> SpectrogramConverter:
 def musdb_report(root: Path, output_dir: Path) -> dict:
     mel = converter("musdb_mel")
     tracks = load_musdb(root, subsets=["train", "test"], stems=["mixture", "other"],
-                        sample_rate=mel.config.sample_rate)
-    print(f"\nMUSDB18-HQ layout at {root}: {len(tracks)} tracks (decoded at {mel.config.sample_rate} Hz)")
+                        sampling_rate=mel.config.sampling_rate)
+    print(f"\nMUSDB18-HQ layout at {root}: {len(tracks)} tracks (decoded at {mel.config.sampling_rate} Hz)")
     rows = []
     for row in tracks:
         samples = row["mixture"].get_all_samples()
@@ -63,7 +65,7 @@ def musdb_report(root: Path, output_dir: Path) -> dict:
     stems = {stem: row[stem].get_samples_played_in_range(0.0, 10.0).data[0] for stem in ("mixture", "other")}
     picture = save_spectrogram_image(
         output_dir / "musdb_mel.png", [mel.audio_to_spectrogram(audio).spectrogram for audio in stems.values()],
-        mel.config.sample_rate, mel.config.hop_length, ylabel="mel band",
+        mel.config.sampling_rate, mel.config.hop_length, ylabel="mel band",
         titles=[f"{tracks['name'][index]}: {stem} (left channel), 128-mel dB" for stem in stems],
     )
     print(f"  picture: {picture}")
@@ -82,7 +84,7 @@ def gtzan_report(root: Path, output_dir: Path) -> dict:
     specs = [stft.audio_to_spectrogram(clips[i]["audio"].get_all_samples().data[0]).spectrogram
              for i in first.values()]
     picture = save_spectrogram_image(
-        output_dir / "gtzan_stft.png", specs, stft.config.sample_rate, stft.config.hop_length, ylabel="STFT bin",
+        output_dir / "gtzan_stft.png", specs, stft.config.sampling_rate, stft.config.hop_length, ylabel="STFT bin",
         titles=[f"{clips[i]['file']}: log-STFT (n_fft 512), min-max normalised" for i in first.values()],
     )
     print(f"  picture: {picture}")
@@ -129,13 +131,13 @@ def jam_report(root: Path, output_dir: Path) -> dict:
     run_dir, metrics = train_or_reuse("mel_lstm_demo", output_dir / "mel_lstm", root)
     pipe = MelContinuationPipeline.from_pretrained(run_dir / "pipeline")
     track = first_real_recording(root / "test", "*/mixture.wav")
-    prompt, rate = load_audio(track, sample_rate=pipe.converter.config.sample_rate, channels=1, duration=5.0)
+    prompt, rate = load_audio(track, sampling_rate=pipe.converter.config.sampling_rate, channels=1, duration=5.0)
     out = pipe(prompt[0], sampling_rate=rate, duration_s=5.0, griffin_lim_iters=64, output_type="pt")
     wav = save_audio(output_dir / "jam_continuation.wav", out.audios.clamp(-1, 1), out.sampling_rate)
     c = pipe.converter.config
-    picture = save_spectrogram_image(output_dir / "jam_continuation.png", out.mels[0], c.sample_rate, c.hop_length,
-                                     titles=f"{track.parent.name}: 5 s prompt + 5 s continuation (normalised log-mel)",
-                                     ylabel="mel band")
+    picture = save_spectrogram_image(output_dir / "jam_continuation.png", out.spectrograms[0], c.sampling_rate,
+                                     c.hop_length, ylabel="mel band",
+                                     titles=f"{track.parent.name}: 5 s prompt + 5 s continuation (log-mel, dB)")
     print(f"  continued {track.parent.name}: {wav}, {picture}")
     return {"validation": metrics, "prompt": track.parent.name, "audio": str(wav), "picture": str(picture)}
 
@@ -145,8 +147,8 @@ def autoencoder_report(name: str, data_root: Path, clip: Path, output_dir: Path)
     (wide-band PESQ and spectral convergence of what is heard; Griffin-Lim, and the input phase where linear)."""
     run_dir, metrics = train_or_reuse(f"{name}_demo", output_dir / name, data_root)
     pipe = AudioAutoencoderPipeline.from_pretrained(run_dir / "pipeline")
-    rate = pipe.converter.config.sample_rate
-    audio = load_audio(clip, sample_rate=rate, channels=1, offset=5.0, duration=10.0)[0][0]
+    rate = pipe.converter.config.sampling_rate
+    audio = load_audio(clip, sampling_rate=rate, channels=1, offset=5.0, duration=10.0)[0][0]
     phases = ["griffin_lim"] + (["input"] if pipe.converter.config.mode == "linear" else [])
     report = {"validation": metrics, "clip": str(clip)}
     for phase in phases:
@@ -178,15 +180,33 @@ def images_report(root: Path, output_dir: Path) -> dict:
     print("  first caption: " + (dataset_dir / "metadata.jsonl").read_text().splitlines()[0])
     decoded, _ = images_to_audio(dataset_dir)
     save_audio(output_dir / "images" / "decoded.wav", decoded.clamp(-1, 1), rate, subtype="PCM_24")
-    print(f"  decoded back to audio: SNR {snr_db(audio, decoded):.2f} dB (native size)")
+    print(f"  decoded back to audio: SNR {float(snr_db(audio, decoded, dim=None)):.2f} dB (native size)")
     resized = audio_to_images(audio, rate, SpectrogramImageConfig(size=1024), track=track.name)
-    print(f"  resized to 1024 x 1024 (Lanczos): SNR {snr_db(audio, images_to_audio(resized)[0]):.2f} dB")
+    resized_snr = float(snr_db(audio, images_to_audio(resized)[0], dim=None))
+    print(f"  resized to 1024 x 1024 (Lanczos): SNR {resized_snr:.2f} dB")
     again = audio_to_images(decoded, rate, track=track.name)
     comparison = compare_spectrogram_images(dataset_dir, again)
     print("  PSNR of the decoded audio's images vs the originals:\n    " + comparison.report().replace("\n", "\n    "))
     pictures = save_comparison_pictures(output_dir / "images" / "compare", dataset_dir, again)
     print(f"  pictures: {pictures[0].parent} ({len(pictures)} slices: original | reconstructed | difference x 50)")
-    return {"snr_db": snr_db(audio, decoded), "average_psnr": comparison.average_psnr, "pictures": len(pictures)}
+    return {"snr_db": float(snr_db(audio, decoded, dim=None)), "average_psnr": comparison.average_psnr,
+            "pictures": len(pictures)}
+
+
+def spectrogram_diffusion_report(gtzan_root: Path, output_dir: Path) -> dict:
+    """Train a small genre-conditioned spectrogram diffusion model (~2 minutes) and write one DDIM-50 clip and its
+    picture per genre."""
+    from diffusers import DDIMScheduler
+
+    from audiogen_hf.pipelines import SpectrogramDiffusionPipeline
+
+    run_dir, metrics = train_or_reuse("spectrogram_diffusion_demo", output_dir / "spectrogram_diffusion", gtzan_root)
+    pipe = SpectrogramDiffusionPipeline.from_pretrained(run_dir / "pipeline")
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    files = write_genre_clips(pipe, output_dir / "spectrogram_diffusion_clips", num_inference_steps=50,
+                              guidance_scale=2.0)
+    print(f"  one generated clip + picture per genre ({', '.join(pipe.genres)}): {files[0].parent}")
+    return {"validation": metrics, "clips": [str(f) for f in files]}
 
 
 def codec_report(corpus: Path, output_dir: Path) -> dict:
@@ -247,6 +267,7 @@ def main() -> None:
         "mel_autoencoder", corpus / "musdb", first_real_recording(corpus / "musdb" / "test", "*/mixture.wav"),
         output_dir)
     summary["images"] = images_report(corpus, output_dir)
+    summary["spectrogram_diffusion"] = spectrogram_diffusion_report(corpus / "gtzan", output_dir)
     summary["hierarchical_codec"] = codec_report(corpus, output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=2))

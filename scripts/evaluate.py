@@ -35,7 +35,7 @@ def main(argv=None) -> dict:
     pipe = MelContinuationPipeline.from_pretrained(args.model)
     model, converter = pipe.model.eval(), pipe.converter
     c = converter.config
-    data = MelLSTMArguments(musdb_root=args.musdb_root, sample_rate=c.sample_rate, clip_seconds=args.clip_seconds)
+    data = MelLSTMArguments(musdb_root=args.musdb_root, sampling_rate=c.sampling_rate, clip_seconds=args.clip_seconds)
     objective = MelLSTMObjective(data, converter=converter)  # the pipeline's own mel analysis
     clips = objective.mels(subsets=args.subset, split=None)
     metrics = objective.evaluate(model, DataLoader(clips, batch_size=args.batch_size), Accelerator())

@@ -40,7 +40,7 @@ class SoundGeneratorArguments:
 def main(argv=None) -> dict:
     (args,) = HfArgumentParser(SoundGeneratorArguments).parse_args_into_dataclasses(args=argv)
     pipe = AudioAutoencoderPipeline.from_pretrained(args.model)
-    rate, hop = pipe.converter.config.sample_rate, pipe.converter.config.hop_length
+    rate, hop = pipe.converter.config.sampling_rate, pipe.converter.config.hop_length
     clip_seconds = (pipe.model.spectrogram_shape[1] - 1) * hop / rate
     files = sorted(p for p in Path(args.data_dir).rglob(args.pattern) if p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
         try:
             duration = audio_info(path).duration
             offset = chooser.uniform(0, max(0.0, duration - clip_seconds))
-            audio, _ = load_audio(path, sample_rate=rate, channels=1, offset=offset, duration=clip_seconds)
+            audio, _ = load_audio(path, sampling_rate=rate, channels=1, offset=offset, duration=clip_seconds)
         except AudioLoadError as error:
             print(f"skipping {path}: {error}")
             continue

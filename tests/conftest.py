@@ -9,7 +9,7 @@ import torch
 from audiogen_hf.audio import load_audio
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS_FIXTURES = {"corpus_dir", "musdb_root", "gtzan_root", "real_track", "music"}
+CORPUS_FIXTURES = {"corpus_dir", "musdb_root", "gtzan_root", "real_track", "music", "fashion_mnist_root"}
 
 
 def pytest_configure(config):
@@ -36,6 +36,18 @@ def corpus_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def fashion_mnist_root() -> Path:
+    """Fashion-MNIST's IDX files: the corpus's ``fashion_mnist/`` (``make corpus`` puts them there), else fetched once
+    from the Debian package into ``~/.cache/audiogen_hf/fashion_mnist``."""
+    root = Path(os.environ.get("AUDIOGEN_HF_CORPUS", REPO / "data" / "corpus")) / "fashion_mnist"
+    if (root / "manifest.json").is_file():
+        return root
+    from audiogen_hf.data.mnist import fetch_fashion_mnist
+
+    return fetch_fashion_mnist(Path("~/.cache/audiogen_hf/fashion_mnist").expanduser())
+
+
+@pytest.fixture(scope="session")
 def musdb_root(corpus_dir) -> Path:
     return corpus_dir / "musdb"
 
@@ -57,5 +69,5 @@ def real_track(musdb_root) -> Path:
 @pytest.fixture(scope="session")
 def music(real_track) -> torch.Tensor:
     """5 s of a real stereo mixture at 22.05 kHz, ``[2, samples]``."""
-    audio, _ = load_audio(real_track / "mixture.wav", sample_rate=22050, offset=2.0, duration=5.0)
+    audio, _ = load_audio(real_track / "mixture.wav", sampling_rate=22050, offset=2.0, duration=5.0)
     return audio

@@ -9,6 +9,7 @@ import unittest
 import pytest
 import torch
 from accelerate import Accelerator
+from test_modeling_common import ModelTesterMixin
 from torch.utils.data import DataLoader
 from transformers import AutoModel
 
@@ -28,7 +29,6 @@ from audiogen_hf.training import (
     TrainingArguments,
     train,
 )
-from test_modeling_common import ModelTesterMixin
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 TINY_SPECTROGRAM = dict(num_frames=64, channels=[8, 16, 16], latent_dim=16)
@@ -110,11 +110,11 @@ def test_reconstruction_keeps_length_and_batches(trained, name, music):
 def test_pipeline_windows_are_exact_with_a_perfect_model_and_the_input_phase(trained, music):
     """With a model that returns its input, the windowing, per-window normalisation and overlap-free reassembly
     must give back the input audio itself (phase='input')."""
-    from audiogen_hf.models import AutoencoderOutput
+    from audiogen_hf.models import SpectrogramAutoencoderOutput
 
     _, _, output_dir, _ = trained["spectrogram"]
     pipe = AudioAutoencoderPipeline.from_pretrained(output_dir / "pipeline")
-    pipe.model.forward = lambda x, **kwargs: AutoencoderOutput(reconstruction=x)
+    pipe.model.forward = lambda x, **kwargs: SpectrogramAutoencoderOutput(reconstruction=x)
     for clip in (music[:, :70001], music[:, :5000]):  # four 64-frame windows and a bit; shorter than one window
         out = pipe(clip, sampling_rate=22050, phase="input", output_type="pt").audios
         snr = 10 * torch.log10(clip.square().sum() / (clip - out).square().sum())
@@ -151,6 +151,13 @@ def test_variational_sampling_is_seeded_and_kl_warms_up(model_class, config, tmp
     c = pipe(num_samples=2, generator=torch.Generator().manual_seed(8), output_type="pt")
     assert a.audios.shape == (2, 19 * 16) and torch.equal(a.audios, b.audios) and not torch.equal(a.audios, c.audios)
     assert torch.isfinite(a.audios).all() and not torch.equal(a.audios[0], a.audios[1])
+    latents = model.prior_latents(2, generator=torch.Generator().manual_seed(7))
+    decoded = model.decode(latents)  # a DecoderOutput, or a tuple with return_dict=False, as diffusers' VAEs
+    assert decoded.spectrograms.shape == (2, *model.spectrogram_shape)
+    assert torch.equal(model.decode(latents, return_dict=False)[0], decoded.spectrograms)
+    encoded = model.eval().encode(x)
+    assert encoded.latent_dist is not None and encoded.latents.shape == (3, *model.latent_shape)
+    assert torch.equal(model.encode(x, return_dict=False)[0], encoded.latents)
 
 
 def test_bad_shapes_and_configs_are_clear_errors():
@@ -232,3 +239,30 @@ class MelAutoencoderModelTest(ModelTesterMixin, unittest.TestCase):
 
 class MelVariationalAutoencoderModelTest(MelAutoencoderModelTest):
     variational = True
+
+
+@pytest.mark.parametrize("variational", [False, True])
+def test_bf16_pipeline_matches_float32(tmp_path, variational):
+    """Loaded with dtype=torch.bfloat16 the pipeline casts its inputs to the model's dtype, returns float32 audio,
+    and reconstructs close to float32; prior samples come from randn_tensor with a CPU generator."""
+    from audiogen_hf.audio import SpectrogramConverter
+
+    torch.manual_seed(0)
+    model = SpectrogramAutoencoderModel(SpectrogramAutoencoderConfig(num_bins=65, num_frames=32, channels=[4, 8],
+                                                                     latent_dim=8, variational=variational))
+    converter = SpectrogramConverter(sampling_rate=16000, n_fft=128, hop_length=32, mode="linear", power=1.0,
+                                     normalization="per_clip")
+    AudioAutoencoderPipeline(model=model, converter=converter).save_pretrained(tmp_path)
+    full = AudioAutoencoderPipeline.from_pretrained(tmp_path)
+    half = AudioAutoencoderPipeline.from_pretrained(tmp_path, dtype=torch.bfloat16)
+    assert half.model.dtype == torch.bfloat16
+    t = torch.arange(6000) / 16000
+    audio = (0.3 * torch.sin(2 * torch.pi * 440 * t) * torch.exp(-2 * t))[None]
+    a = full(audio, sampling_rate=16000, output_type="pt")
+    b = half(audio, sampling_rate=16000, output_type="pt")
+    assert b.audios.dtype == torch.float32 and b.audios.shape == a.audios.shape == audio.shape
+    assert torch.isfinite(b.audios).all()
+    assert (a.spectrograms - b.spectrograms).abs().mean() < 1.0  # dB: bf16 keeps ~3 significant digits
+    if variational:
+        sampled = half(num_samples=2, generator=torch.Generator().manual_seed(0), output_type="pt")
+        assert sampled.audios.dtype == torch.float32 and torch.isfinite(sampled.audios).all()

@@ -46,7 +46,7 @@ def test_corpus_gtzan_layout(gtzan_root):
 
 # ---------------------------------------------------------------------- MUSDB
 def test_load_musdb_keeps_stereo_and_resamples(musdb_root):
-    train = load_musdb(musdb_root, subsets="train", sample_rate=22050)
+    train = load_musdb(musdb_root, subsets="train", sampling_rate=22050)
     both = load_musdb(musdb_root, subsets=["train", "test"], stems=["mixture", "vocals"])
     manifest = json.loads((musdb_root / "manifest.json").read_text())
     assert len(both) == len(manifest["tracks"]) and len(train) < len(both)
@@ -142,16 +142,16 @@ def test_window_starts(length, clip, hop, pad, expected):
 
 def test_window_clips_on_musdb_stems(musdb_root):
     tracks = load_musdb(musdb_root, subsets="test", stems=["mixture", "vocals"])
-    clips = window_clips(tracks, clip_seconds=7.0, sample_rate=22050, channels=2)
+    clips = window_clips(tracks, clip_seconds=7.0, sampling_rate=22050, channels=2)
     expected = 0
     for name in tracks["name"]:
-        length, _ = load_audio(musdb_root / "test" / name / "mixture.wav", sample_rate=22050)
+        length, _ = load_audio(musdb_root / "test" / name / "mixture.wav", sampling_rate=22050)
         expected += len(window_starts(length.shape[1], 7 * 22050, 7 * 22050, True))
     assert len(clips) == expected
     clips = clips.with_format("torch")
     first = clips[0]
     assert first["mixture"].shape == (2, 7 * 22050) and first["sampling_rate"] == 22050
-    direct, _ = load_audio(musdb_root / "test" / first["name"] / "mixture.wav", sample_rate=22050)
+    direct, _ = load_audio(musdb_root / "test" / first["name"] / "mixture.wav", sampling_rate=22050)
     torch.testing.assert_close(first["mixture"], direct[:, : 7 * 22050])
     assert float(clips[1]["start"]) == pytest.approx(7.0)
 
@@ -163,11 +163,11 @@ def test_corrupt_sources_are_skipped_and_counted(tmp_path, gtzan_root, caplog):
     shutil.copy(clip, folder / "jazz.00000.wav")
     (folder / "jazz.00054.wav").write_bytes(b"RIFF....WAVEfmt garbage" * 10)  # unreadable, as in the archive
     dataset = load_gtzan(tmp_path)
-    clips = window_clips(dataset, clip_seconds=10.0, sample_rate=22050, channels=1)
+    clips = window_clips(dataset, clip_seconds=10.0, sampling_rate=22050, channels=1)
     assert len(clips) == 3 and set(clips["file"]) == {"jazz.00000"}
     assert "skipped 1 of 2 sources" in caplog.text
     with pytest.raises(AudioLoadError, match="jazz.00054"):
-        window_clips(dataset, clip_seconds=10.0, sample_rate=22050, channels=1, strict=True)
+        window_clips(dataset, clip_seconds=10.0, sampling_rate=22050, channels=1, strict=True)
 
 
 def test_silent_windows_can_be_dropped(tmp_path):
@@ -177,13 +177,13 @@ def test_silent_windows_can_be_dropped(tmp_path):
     audio[22050 * 2:] = 0.1 * np.sin(np.arange(22050 * 2) * 0.05)
     sf.write(folder / "ambient.00000.wav", audio, 22050)
     dataset = load_gtzan(tmp_path)
-    assert len(window_clips(dataset, clip_seconds=1.0, sample_rate=22050, channels=1)) == 4
-    assert len(window_clips(dataset, clip_seconds=1.0, sample_rate=22050, channels=1, min_rms=1e-3)) == 2
+    assert len(window_clips(dataset, clip_seconds=1.0, sampling_rate=22050, channels=1)) == 4
+    assert len(window_clips(dataset, clip_seconds=1.0, sampling_rate=22050, channels=1, min_rms=1e-3)) == 2
 
 
 def test_cache_spectrograms_matches_the_converter(gtzan_root):
     dataset = load_gtzan(gtzan_root).select(range(2))
-    clips = window_clips(dataset, clip_seconds=5.0, sample_rate=22050, channels=1)
+    clips = window_clips(dataset, clip_seconds=5.0, sampling_rate=22050, channels=1)
     converter = SpectrogramConverter(n_mels=64, normalization="per_clip")
     cached = cache_spectrograms(clips, converter, num_proc=2).with_format("torch")
     row = cached[3]
@@ -192,7 +192,7 @@ def test_cache_spectrograms_matches_the_converter(gtzan_root):
     torch.testing.assert_close(row["spectrogram"], direct.spectrogram, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(row["spectrogram_stats"], direct.stats)
     with pytest.raises(ValueError, match=r"\[22050\] Hz but the converter expects 16000"):
-        cache_spectrograms(clips, SpectrogramConverter(sample_rate=16000))
+        cache_spectrograms(clips, SpectrogramConverter(sampling_rate=16000))
 
 
 def test_unreachable_hub_dataset_explains_the_offline_route(monkeypatch):

@@ -13,7 +13,7 @@ from tiny_models import save_tiny_clap
 from audiogen_hf.audio import load_audio, save_audio
 from audiogen_hf.audio.spectrogram_images import images_to_audio
 from audiogen_hf.data.image_dataset import load_image_dataset, spectrogram_image_of
-from audiogen_hf.evaluation.image_compare import snr_db
+from audiogen_hf.evaluation import snr_db
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -71,7 +71,7 @@ def test_built_dataset_loads_with_datasets_and_decodes_back(audio_folder, tmp_pa
     for track, (audio, rate) in sources.items():
         decoded, decoded_rate = images_to_audio(images, track=track)
         assert decoded_rate == rate and decoded.shape == audio.shape
-        assert snr_db(audio, decoded) > 85
+        assert snr_db(audio, decoded, dim=None) > 85
 
 
 def test_images_to_audio_and_compare_scripts(audio_folder, tmp_path):
@@ -84,7 +84,7 @@ def test_images_to_audio_and_compare_scripts(audio_folder, tmp_path):
     wav = script("images_to_audio").main(["--image_dir", str(tmp_path / "images"), "--output",
                                           str(tmp_path / "decoded.wav"), "--subtype", "FLOAT"])
     audio, rate = load_audio(wav)
-    assert snr_db(sources["band"][0], audio) > 85
+    assert snr_db(sources["band"][0], audio, dim=None) > 85
     comparison = script("compare_images").main(["--reference", str(tmp_path / "images"), "--estimate",
                                                 str(tmp_path / "images"), "--pictures_dir", str(tmp_path / "pics")])
     assert comparison.average_psnr == float("inf") and len(list((tmp_path / "pics").glob("*.png"))) == 4

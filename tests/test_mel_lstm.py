@@ -3,13 +3,13 @@ import unittest
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_modeling_common import ModelTesterMixin
 from transformers import AutoConfig, AutoModel
 
 import audiogen_hf.models  # noqa: F401  (registers the Auto classes)
 from audiogen_hf.audio import SpectrogramConverter
 from audiogen_hf.data import load_musdb, window_clips
 from audiogen_hf.models import MelLSTMConfig, MelLSTMModel
-from test_modeling_common import ModelTesterMixin
 
 N_MELS = 32
 
@@ -21,12 +21,12 @@ def tiny_config(**kwargs) -> MelLSTMConfig:
 @pytest.fixture(scope="module")
 def mel_clips(musdb_root):
     """Normalised log-mels ``[clips, frames, n_mels]`` of 2 s mixture windows: train tracks and the test subset."""
-    converter = SpectrogramConverter(sample_rate=22050, n_fft=1024, hop_length=512, n_mels=N_MELS,
+    converter = SpectrogramConverter(sampling_rate=22050, n_fft=1024, hop_length=512, n_mels=N_MELS,
                                      normalization="fixed", norm_range=(-80.0, 40.0))
 
     def mels(subset):
         clips = window_clips(load_musdb(musdb_root, subsets=subset, stems=["mixture"]), clip_seconds=2.0,
-                             sample_rate=22050, channels=1).with_format("torch")
+                             sampling_rate=22050, channels=1).with_format("torch")
         return converter.audio_to_spectrogram(clips[:]["mixture"][:, 0]).spectrogram.transpose(-1, -2)
 
     return {"train": mels("train"), "test": mels("test")}

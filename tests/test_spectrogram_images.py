@@ -12,17 +12,18 @@ import torch
 from PIL import Image
 
 from audiogen_hf.audio import load_audio
+from audiogen_hf.audio.png_chunks import read_png_header_and_text
 from audiogen_hf.audio.spectrogram_images import (
     SpectrogramImage,
     SpectrogramImageConfig,
     audio_to_images,
     encode_file,
     images_to_audio,
-    read_png_header_and_text,
     read_spectrogram_image,
     write_spectrogram_image,
 )
-from audiogen_hf.evaluation.image_compare import compare_spectrogram_images, save_comparison_pictures, snr_db
+from audiogen_hf.evaluation import snr_db
+from audiogen_hf.evaluation.image_compare import compare_spectrogram_images, save_comparison_pictures
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_native_round_trip_is_near_the_16_bit_ceiling(clip, tmp_path):
     assert json.loads(texts["audiogen_hf"])["n_fft"] == 2048
     decoded, decoded_rate = images_to_audio(tmp_path)
     assert decoded_rate == rate and decoded.shape == audio.shape
-    snr = snr_db(audio, decoded)
+    snr = float(snr_db(audio, decoded, dim=None))
     print(f"native round-trip SNR {snr:.2f} dB")
     assert snr >= 85.0
 
@@ -56,7 +57,7 @@ def test_resize_costs_are_measured_and_undone(clip):
     assert images[0].pixels.shape == (1024, 1024, 3) and images[0].metadata["size"] == 1024
     decoded, _ = images_to_audio(images)
     assert decoded.shape == (2, rate * 3)
-    snr = snr_db(audio[:, : rate * 3], decoded)
+    snr = float(snr_db(audio[:, : rate * 3], decoded, dim=None))
     print(f"resized (1024, Lanczos) round-trip SNR {snr:.2f} dB")
     # The phase planes do not survive interpolation well: far below native, but still correlated with the input.
     assert 5.0 < snr < 85.0
@@ -80,7 +81,7 @@ def test_shuffled_folder_decodes_from_metadata_alone(clip, tmp_path):
     for new, old in zip(order, paths):
         shutil.copy(old, shuffled / f"x{new:04d}.png")
     decoded, decoded_rate = images_to_audio(shuffled)
-    assert decoded_rate == rate and snr_db(audio[:, : rate * 4], decoded) > 80.0
+    assert decoded_rate == rate and snr_db(audio[:, : rate * 4], decoded, dim=None) > 80.0
     ordered, _ = images_to_audio(encoded)
     assert torch.equal(decoded, ordered)
 
@@ -103,8 +104,8 @@ def test_channel_options(clip):
     mix = audio_to_images(short, rate, channels="mix")
     right = audio_to_images(short, rate, channels=1)
     assert len(mix) == len(right) == 1 and mix[0].metadata["num_channels"] == 1
-    assert snr_db(short.mean(0, keepdim=True), images_to_audio(mix)[0]) > 85
-    assert snr_db(short[1:], images_to_audio(right)[0]) > 85
+    assert snr_db(short.mean(0, keepdim=True), images_to_audio(mix)[0], dim=None) > 85
+    assert snr_db(short[1:], images_to_audio(right)[0], dim=None) > 85
     with pytest.raises(ValueError, match="channel index"):
         audio_to_images(short, rate, channels=2)
 

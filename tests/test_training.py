@@ -17,7 +17,7 @@ from audiogen_hf.training import (
     train,
 )
 
-TINY = dict(clip_seconds=2.0, n_fft=1024, hop_length=256, mel_bins=32, hidden_size=32, num_layers=1, dropout=0.0)
+TINY = dict(clip_seconds=2.0, n_fft=1024, hop_length=256, n_mels=32, hidden_size=32, num_layers=1, dropout=0.0)
 
 
 def tiny(musdb_root, output_dir, **training) -> tuple[MelLSTMObjective, TrainingArguments]:
@@ -36,8 +36,8 @@ def test_training_lowers_validation_loss_and_saves_model_and_pipeline(tmp_path, 
     assert metrics["step"] == 30
     assert metrics["mse"] < 0.9 * before["mse"]
     pipe = MelContinuationPipeline.from_pretrained(tmp_path / "pipeline")
-    out = pipe(torch.zeros(22050).uniform_(-0.1, 0.1), num_frames=4, output_type="mel")
-    assert out.mels.shape == (1, 32, 22050 // 256 + 1 + 4)
+    out = pipe(torch.zeros(22050).uniform_(-0.1, 0.1), sampling_rate=22050, num_frames=4, output_type="spectrogram")
+    assert out.spectrograms.shape == (1, 32, 22050 // 256 + 1 + 4)
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, musdb_root):
@@ -61,10 +61,10 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, musdb_root
 
 def test_config_file_and_overrides(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text("batch_size: 4\nlearning_rate: 0.01\nmel_bins: 64\n")
+    config.write_text("batch_size: 4\nlearning_rate: 0.01\nn_mels: 64\n")
     training, model = parse_config((TrainingArguments, MelLSTMArguments),
                                    ["--config", str(config), "--batch_size", "2"])
-    assert (training.batch_size, training.learning_rate, model.mel_bins) == (2, 0.01, 64)
+    assert (training.batch_size, training.learning_rate, model.n_mels) == (2, 0.01, 64)
     config.write_text("batch_sise: 4\n")
     with pytest.raises(ValueError, match="unknown config keys \\['batch_sise'\\]"):
         parse_config((TrainingArguments, MelLSTMArguments), ["--config", str(config)])

@@ -39,7 +39,7 @@ def save_tiny_clap(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-def render_beat(bpm: float, path: Path, seconds: float = 12.0, sample_rate: int = 22050) -> Path:
+def render_beat(bpm: float, path: Path, seconds: float = 12.0, sampling_rate: int = 22050) -> Path:
     """Render a drum + bass groove at exactly ``bpm`` (MIDI tempo meta event) with fluidsynth."""
     midi = mido.MidiFile(ticks_per_beat=480)
     track = mido.MidiTrack()
@@ -61,7 +61,7 @@ def render_beat(bpm: float, path: Path, seconds: float = 12.0, sample_rate: int 
         now = tick
     midi_path = path.with_suffix(".mid")
     midi.save(midi_path)
-    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(sample_rate), "-F", str(path), SOUNDFONT,
+    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(sampling_rate), "-F", str(path), SOUNDFONT,
                     str(midi_path)], check=True, capture_output=True)
     return path
 

@@ -39,7 +39,7 @@ def real_clips(corpus_dir: Path, count: int, seconds: float) -> torch.Tensor:
     """``count`` mono clips of real music, ``[count, samples]``, from the corpus' MUSDB mixtures."""
     clips = []
     for path in sorted((corpus_dir / "musdb").rglob("mixture.wav")):
-        audio, _ = load_audio(path, sample_rate=SR, channels=1)
+        audio, _ = load_audio(path, sampling_rate=SR, channels=1)
         for start in range(0, audio.shape[1] - int(seconds * SR) + 1, int(seconds * SR)):
             clips.append(audio[0, start : start + int(seconds * SR)])
     if len(clips) < count:
@@ -55,7 +55,7 @@ def spectral_convergence_db(reference: np.ndarray, estimate: np.ndarray) -> floa
 
 def bench_mel(clips: torch.Tensor, repeats: int) -> None:
     seconds = clips.numel() / SR
-    ours = SpectrogramConverter(sample_rate=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, scale="none")
+    ours = SpectrogramConverter(sampling_rate=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, scale="none")
     torchaudio_mel = torchaudio.transforms.MelSpectrogram(SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS,
                                                           norm="slaney", mel_scale="slaney", pad_mode="constant")
     array = clips.numpy()
@@ -79,7 +79,7 @@ def bench_mel(clips: torch.Tensor, repeats: int) -> None:
 
 def bench_griffin_lim(clips: torch.Tensor, repeats: int) -> None:
     """Per clip: librosa's 32 iterations vs ours at 32 and at as many iterations as fit in librosa's time."""
-    converter = SpectrogramConverter(sample_rate=SR, n_fft=N_FFT, hop_length=HOP, mode="linear", power=1.0,
+    converter = SpectrogramConverter(sampling_rate=SR, n_fft=N_FFT, hop_length=HOP, mode="linear", power=1.0,
                                      scale="none")
     print(f"\nGriffin-Lim (momentum 0.99): {clips.shape[1] / SR:.0f} s clips of real music, linear magnitude, "
           f"n_fft {N_FFT}, hop {HOP}")
@@ -90,7 +90,7 @@ def bench_griffin_lim(clips: torch.Tensor, repeats: int) -> None:
         array = clip.numpy()
         magnitude = np.abs(librosa.stft(array, n_fft=N_FFT, hop_length=HOP))
         spec = torch.from_numpy(magnitude)
-        ours = lambda n: converter.spectrogram_to_audio(spec, length=len(array), n_iter=n)  # noqa: E731
+        ours = lambda n: converter.spectrogram_to_audio(spec, length=len(array), griffin_lim_iters=n)  # noqa: E731
         theirs = lambda: librosa.griffinlim(magnitude, n_iter=32, hop_length=HOP, n_fft=N_FFT,  # noqa: E731
                                             length=len(array), random_state=0)
         first = best_times({"librosa": theirs, "ours": lambda: ours(32)}, repeats)

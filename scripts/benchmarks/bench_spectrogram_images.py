@@ -12,8 +12,7 @@ from pathlib import Path
 
 from audiogen_hf.audio import load_audio
 from audiogen_hf.audio.spectrogram_images import SpectrogramImageConfig, audio_to_images, images_to_audio
-from audiogen_hf.evaluation import audio_spectral_convergence_db, compare_spectrogram_images
-from audiogen_hf.evaluation.image_compare import snr_db
+from audiogen_hf.evaluation import audio_spectral_convergence_db, compare_spectrogram_images, snr_db
 
 
 def main():
@@ -39,7 +38,8 @@ def main():
             done = time.perf_counter()
             again = audio_to_images(decoded, rate, config, track="x")
             psnr = compare_spectrogram_images(images, again, audio=False).average_psnr
-            print(f"{path.parent.name[:32]:32s} {setting:10s} {len(images):6d} {snr_db(audio, decoded):7.2f} "
+            snr = float(snr_db(audio, decoded, dim=None))
+            print(f"{path.parent.name[:32]:32s} {setting:10s} {len(images):6d} {snr:7.2f} "
                   f"{audio_spectral_convergence_db(audio, decoded, rate):7.2f} {psnr:8.2f} {encoded - start:8.2f} "
                   f"{done - encoded:8.2f}")
     print(f"({args.seconds:g} s stereo 44.1 kHz per track; PSNR: re-encoding of the decoded audio vs the images)")

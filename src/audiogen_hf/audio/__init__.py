@@ -9,5 +9,15 @@ from .features import (
     spectral_features,
     spectral_flatness,
 )
-from .io import AudioInfo, AudioLoadError, audio_info, load_audio, resample, save_audio, to_channels
+from .io import (
+    AudioInfo,
+    AudioLoadError,
+    audio_info,
+    load_audio,
+    prepare_audio,
+    resample,
+    save_audio,
+    to_channels,
+    to_mono,
+)
 from .spectrogram import SpectrogramConverter, SpectrogramOutput

@@ -26,13 +26,13 @@ class AudioLoadError(ValueError):
 
 @dataclass(frozen=True)
 class AudioInfo:
-    sample_rate: int
+    sampling_rate: int
     num_frames: int
     channels: int
 
     @property
     def duration(self) -> float:
-        return self.num_frames / self.sample_rate
+        return self.num_frames / self.sampling_rate
 
 
 def _unpack(source: AudioSource) -> tuple[Optional[str], Optional[bytes], Optional[int]]:
@@ -96,7 +96,7 @@ def _may_be_ffmpeg(path: str) -> bool:
 
 def load_audio(
     source: AudioSource,
-    sample_rate: Optional[int] = None,
+    sampling_rate: Optional[int] = None,
     channels: Optional[int] = None,
     offset: float = 0.0,
     duration: Optional[float] = None,
@@ -104,7 +104,7 @@ def load_audio(
     """Decode ``source`` to a float32 ``[channels, samples]`` tensor and its sample rate.
 
     Args:
-        sample_rate: resample to this rate (torchaudio, band-limited sinc); ``None`` keeps the file's.
+        sampling_rate: resample to this rate (torchaudio, band-limited sinc); ``None`` keeps the file's.
         channels: ``1`` downmixes, ``2`` duplicates mono; ``None`` keeps the file's channels.
         offset, duration: the window to decode, in seconds of the source.
 
@@ -151,8 +151,8 @@ def load_audio(
             waveform = to_channels(waveform, channels)
         except ValueError as error:
             raise AudioLoadError(f"{_name(path)}: {error}") from error
-    if sample_rate is not None and sample_rate != rate:
-        waveform, rate = resample(waveform, rate, sample_rate), sample_rate
+    if sampling_rate is not None and sampling_rate != rate:
+        waveform, rate = resample(waveform, rate, sampling_rate), sampling_rate
     return waveform, rate
 
 
@@ -181,7 +181,68 @@ def to_channels(waveform: torch.Tensor, channels: int) -> torch.Tensor:
     raise ValueError(f"cannot convert {current} channels to {channels}; only mono<->N and N->mono are defined")
 
 
-def save_audio(path: Union[str, os.PathLike], waveform: torch.Tensor | np.ndarray, sample_rate: int,
+def to_mono(waveform: torch.Tensor) -> torch.Tensor:
+    """``[samples]`` or ``[channels, samples]`` -> ``[samples]``, channels averaged (the library's one down-mix)."""
+    waveform = torch.as_tensor(waveform)
+    if waveform.dim() == 1:
+        return waveform
+    if waveform.dim() != 2:
+        raise ValueError(f"expected [samples] or [channels, samples] audio, got shape {tuple(waveform.shape)}")
+    return to_channels(waveform, 1)[0]
+
+
+_INT_FULL_SCALE = {torch.int8: 2.0**7, torch.int16: 2.0**15, torch.int32: 2.0**31}
+
+
+def prepare_audio(
+    audio: Union[np.ndarray, torch.Tensor, list],
+    sampling_rate: Optional[int],
+    target_sampling_rate: int,
+    device: Union[str, torch.device, None] = None,
+    name: str = "audio",
+) -> torch.Tensor:
+    """Turn user audio into a pipeline's input: float32 ``[batch, samples]`` at ``target_sampling_rate`` on ``device``.
+
+    Args:
+        audio: a numpy array, torch tensor or list; mono ``[samples]`` or a batch of mono clips ``[batch, samples]``.
+            Floats are taken as ``[-1, 1]`` samples; integer PCM (int8/16/32) is scaled by its full scale, uint8 (the
+            WAV convention) is centred on 128 first.
+        sampling_rate: the rate of ``audio`` in Hz (required: a wrong rate would silently change the pitch).
+        target_sampling_rate: the rate the model works at; ``audio`` is resampled to it (band-limited sinc).
+        device: where the returned tensor lives.
+        name: how the error messages call the argument.
+
+    Raises:
+        ValueError: no ``sampling_rate``, a shape other than 1-D / 2-D, an empty clip, or NaN / infinite samples.
+    """
+    if sampling_rate is None:
+        raise ValueError(f"pass sampling_rate=... (the rate of `{name}` in Hz); the model works at "
+                         f"{target_sampling_rate} Hz and other rates are resampled")
+    if not isinstance(sampling_rate, (int, np.integer)) or isinstance(sampling_rate, bool) or sampling_rate <= 0:
+        raise ValueError(f"sampling_rate must be a positive integer (Hz), got {sampling_rate!r}")
+    tensor = torch.as_tensor(np.asarray(audio) if isinstance(audio, list) else audio)
+    if tensor.dtype == torch.uint8:
+        tensor = (tensor.float() - 128.0) / 128.0
+    elif tensor.dtype in _INT_FULL_SCALE:
+        tensor = tensor.float() / _INT_FULL_SCALE[tensor.dtype]
+    elif tensor.is_floating_point():
+        tensor = tensor.float()
+    else:
+        raise ValueError(f"`{name}` must hold float samples in [-1, 1] or integer PCM, got dtype {tensor.dtype}")
+    if tensor.dim() == 1:
+        tensor = tensor[None]
+    if tensor.dim() != 2:
+        raise ValueError(f"`{name}` must be mono [samples] or a batch [batch, samples], got shape "
+                         f"{tuple(tensor.shape)}; down-mix stereo first (audiogen_hf.audio.to_mono)")
+    if tensor.shape[-1] == 0:
+        raise ValueError(f"`{name}` holds no samples")
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"`{name}` contains NaN or infinite samples")
+    tensor = tensor.to(device) if device is not None else tensor
+    return resample(tensor, int(sampling_rate), int(target_sampling_rate))
+
+
+def save_audio(path: Union[str, os.PathLike], waveform: torch.Tensor | np.ndarray, sampling_rate: int,
                subtype: Optional[str] = None) -> Path:
     """Write ``[channels, samples]`` (or ``[samples]``) to wav/flac/ogg, format from the suffix.
 
@@ -193,13 +254,13 @@ def save_audio(path: Union[str, os.PathLike], waveform: torch.Tensor | np.ndarra
     if array.ndim != 2 or array.size == 0 or array.shape[0] > array.shape[1]:
         raise ValueError(f"expected a non-empty [channels, samples] waveform, got shape {array.shape}"
                          + (" (transpose a [samples, channels] array)" if array.ndim == 2 and array.size else ""))
-    if int(sample_rate) <= 0:
-        raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
+    if int(sampling_rate) <= 0:
+        raise ValueError(f"sampling_rate must be > 0, got {sampling_rate}")
     if not np.isfinite(array).all():
         raise ValueError("refusing to save audio with NaN or infinite samples")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if subtype is None and path.suffix.lower() in {".wav", ".flac"}:
         subtype = "PCM_16"
-    sf.write(path, array.T.astype(np.float32), int(sample_rate), subtype=subtype)
+    sf.write(path, array.T.astype(np.float32), int(sampling_rate), subtype=subtype)
     return path

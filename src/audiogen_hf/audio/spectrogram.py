@@ -20,10 +20,36 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 
+from ..configuration_utils import check_field
+
 MODES = ("linear", "mel")
 SCALES = ("none", "log", "db")
 NORMALIZATIONS = ("none", "per_clip", "fixed")
 _MEL_GROUP = 16  # mel bands projected together: the filterbank is ~1.5 % non-zero, so project band by band
+
+
+def to_db(spec: torch.Tensor, power: bool = True, amin: Optional[float] = None) -> torch.Tensor:
+    """Linear -> dB: ``10 log10`` of a power (``power=True``) or ``20 log10`` of a magnitude, floored at ``amin``
+    (default 1e-10 for power, 1e-5 for magnitude, librosa's). No ``top_db`` floor: see
+    ``SpectrogramConverter.scale``."""
+    amin = (1e-10 if power else 1e-5) if amin is None else amin
+    return (10.0 if power else 20.0) * spec.clamp_min(amin).log10()
+
+
+def from_db(db: torch.Tensor, power: bool = True) -> torch.Tensor:
+    """dB -> linear power (``power=True``) or magnitude: the inverse of ``to_db`` above its floor."""
+    return torch.pow(10.0, db / (10.0 if power else 20.0))
+
+
+def normalize_range(values: torch.Tensor, low, high, clip: bool = True) -> torch.Tensor:
+    """Map ``[low, high]`` to ``[0, 1]`` (clipped unless ``clip=False``); ``low``/``high`` may be tensors."""
+    normalised = (values - low) / (high - low)
+    return normalised.clamp(0, 1) if clip else normalised
+
+
+def denormalize_range(normalised: torch.Tensor, low, high) -> torch.Tensor:
+    """Map ``[0, 1]`` back to ``[low, high]``: the inverse of ``normalize_range``."""
+    return normalised * (high - low) + low
 
 
 @dataclass
@@ -44,7 +70,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
     """Audio <-> spectrogram with the analysis parameters stored in its config.
 
     Args:
-        sample_rate: audio rate in Hz the parameters refer to.
+        sampling_rate: audio rate in Hz the parameters refer to.
         n_fft, hop_length, win_length: STFT size, hop and periodic-Hann window length (``None``: ``n_fft``).
         mode: ``"linear"`` (STFT bins) or ``"mel"`` (Slaney mel filterbank, librosa's default).
         n_mels, f_min, f_max: mel filterbank (``f_max`` ``None``: Nyquist).
@@ -61,7 +87,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
     @register_to_config
     def __init__(
         self,
-        sample_rate: int = 22050,
+        sampling_rate: int = 22050,
         n_fft: int = 2048,
         hop_length: int = 512,
         win_length: Optional[int] = None,
@@ -78,13 +104,13 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         griffin_lim_momentum: float = 0.99,
     ):
         win_length = n_fft if win_length is None else win_length
-        f_max = sample_rate / 2 if f_max is None else f_max
-        for name, value in (("sample_rate", sample_rate), ("n_fft", n_fft), ("hop_length", hop_length),
+        f_max = sampling_rate / 2 if f_max is None else f_max
+        for name, value in (("sampling_rate", sampling_rate), ("n_fft", n_fft), ("hop_length", hop_length),
                             ("win_length", win_length), ("n_mels", n_mels), ("griffin_lim_iters", griffin_lim_iters)):
             _check(isinstance(value, int) and not isinstance(value, bool), name, value, "an integer")
         _check(isinstance(norm_range, (tuple, list)) and len(norm_range) == 2, "norm_range", norm_range,
                "a pair (low, high)")
-        _check(sample_rate > 0, "sample_rate", sample_rate, "> 0")
+        _check(sampling_rate > 0, "sampling_rate", sampling_rate, "> 0")
         _check(n_fft >= 2, "n_fft", n_fft, ">= 2")
         _check(hop_length > 0, "hop_length", hop_length, "> 0")
         _check(0 < win_length <= n_fft, "win_length", win_length, f"in (0, n_fft={n_fft}]")
@@ -100,15 +126,15 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         _check(0 <= griffin_lim_momentum < 1, "griffin_lim_momentum", griffin_lim_momentum, "in [0, 1)")
         if mode == "mel":
             _check(0 < n_mels <= n_fft // 2 + 1, "n_mels", n_mels, f"in (0, n_fft // 2 + 1 = {n_fft // 2 + 1}]")
-            _check(0 <= f_min < f_max <= sample_rate / 2, "f_min/f_max", (f_min, f_max),
-                   f"0 <= f_min < f_max <= sample_rate / 2 = {sample_rate / 2}")
+            _check(0 <= f_min < f_max <= sampling_rate / 2, "f_min/f_max", (f_min, f_max),
+                   f"0 <= f_min < f_max <= sampling_rate / 2 = {sampling_rate / 2}")
 
         window = torch.hann_window(win_length)
         left = (n_fft - win_length) // 2
         self.window = F.pad(window, (left, n_fft - win_length - left))
         if mode == "mel":
             fb = torchaudio.functional.melscale_fbanks(
-                n_fft // 2 + 1, f_min, f_max, n_mels, sample_rate, norm="slaney", mel_scale="slaney"
+                n_fft // 2 + 1, f_min, f_max, n_mels, sampling_rate, norm="slaney", mel_scale="slaney"
             )
             empty = int((fb.sum(dim=0) == 0).sum())
             _check(empty == 0, "n_mels", n_mels, f"small enough that no mel filter is empty ({empty} are with "
@@ -120,6 +146,14 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
                 rows = block.abs().sum(dim=1).nonzero().flatten()
                 lo, hi = (int(rows.min()), int(rows.max()) + 1) if len(rows) else (0, 1)
                 self._mel_groups.append((lo, hi, block[lo:hi].contiguous()))
+
+    @classmethod
+    def from_config(cls, config=None, return_unused_kwargs=False, **kwargs):
+        """``ConfigMixin.from_config``, also reading converters saved before ``sample_rate`` became
+        ``sampling_rate`` (the one name used across the library)."""
+        if isinstance(config, dict) and "sample_rate" in config and "sampling_rate" not in config:
+            config = {("sampling_rate" if key == "sample_rate" else key): value for key, value in config.items()}
+        return super().from_config(config, return_unused_kwargs=return_unused_kwargs, **kwargs)
 
     @property
     def num_bins(self) -> int:
@@ -169,7 +203,8 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         out = F.fold(flat, output_size=(1, (count - 1) * hop + n_fft), kernel_size=(1, n_fft), stride=(1, hop))
         return out.reshape(*lead, -1)
 
-    def griffin_lim(self, magnitude: torch.Tensor, n_iter: int, length: Optional[int] = None) -> torch.Tensor:
+    def griffin_lim(self, magnitude: torch.Tensor, griffin_lim_iters: int,
+                    length: Optional[int] = None) -> torch.Tensor:
         """Fast Griffin-Lim (Perraudin et al. 2013; torchaudio's ``griffinlim`` algorithm) from a zero-phase start.
 
         ``magnitude`` ``[..., freqs, frames]`` -> audio ``[..., samples]``; deterministic. Each iteration is
@@ -189,7 +224,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         beta = self.config.griffin_lim_momentum / (1 + self.config.griffin_lim_momentum)
 
         stft, previous = target.to(torch.complex128 if target.dtype == torch.float64 else torch.complex64), None
-        for _ in range(n_iter):
+        for _ in range(griffin_lim_iters):
             signal = self._overlap_add(torch.fft.irfft(stft, n=n_fft, dim=-1).mul_(window)).mul_(inverse_envelope)
             rebuilt = torch.fft.rfft(signal.unfold(-1, n_fft, hop) * window, dim=-1)
             accelerated = rebuilt if previous is None else torch.add(rebuilt, previous, alpha=-beta)
@@ -222,10 +257,9 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         c = self.config
         if c.scale == "none":
             return spec
-        amin = 1e-10 if c.power == 2.0 else 1e-5
         if c.scale == "log":
-            return spec.clamp_min(amin).log()
-        scaled = (10.0 if c.power == 2.0 else 20.0) * spec.clamp_min(amin).log10()
+            return spec.clamp_min(1e-10 if c.power == 2.0 else 1e-5).log()
+        scaled = to_db(spec, power=c.power == 2.0)
         if c.top_db is not None:
             peak = scaled.amax(dim=(-2, -1), keepdim=True)
             scaled = torch.maximum(scaled, peak - c.top_db)
@@ -238,7 +272,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
             return scaled.clamp_min(0)
         if c.scale == "log":
             return scaled.exp()
-        return torch.pow(10.0, scaled / (10.0 if c.power == 2.0 else 20.0))
+        return from_db(scaled, power=c.power == 2.0)
 
     def normalize(self, scaled: torch.Tensor) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Min-max normalise ``[..., bins, frames]`` to [0, 1]; returns ``(normalised, stats or None)``."""
@@ -246,8 +280,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         if c.normalization == "none":
             return scaled, None
         if c.normalization == "fixed":
-            low, high = c.norm_range
-            return ((scaled - low) / (high - low)).clamp(0, 1), None
+            return normalize_range(scaled, *c.norm_range), None
         low = scaled.amin(dim=(-2, -1), keepdim=True)
         high = scaled.amax(dim=(-2, -1), keepdim=True)
         # A constant (e.g. silent) clip maps to zeros instead of dividing by zero.
@@ -260,16 +293,14 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         if c.normalization == "none":
             return normalised
         if c.normalization == "fixed":
-            low, high = c.norm_range
-            return normalised * (high - low) + low
+            return denormalize_range(normalised, *c.norm_range)
         if stats is None:
             raise ValueError("normalization='per_clip' needs the stats returned by audio_to_spectrogram to invert")
         expected = tuple(normalised.shape[:-2]) + (2, 1, 1)
         if tuple(stats.shape) != expected:
             raise ValueError(f"stats have shape {tuple(stats.shape)} but this spectrogram needs {expected}: pass the "
                              "stats returned with it by audio_to_spectrogram")
-        low, high = stats.unbind(dim=-3)
-        return normalised * (high - low) + low
+        return denormalize_range(normalised, *stats.unbind(dim=-3))
 
     # -------------------------------------------------------- inverse path
     def spectrogram_to_audio(
@@ -278,12 +309,12 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
         stats: Optional[torch.Tensor] = None,
         phase: Optional[torch.Tensor] = None,
         length: Optional[int] = None,
-        n_iter: Optional[int] = None,
+        griffin_lim_iters: Optional[int] = None,
     ) -> torch.Tensor:
         """``[..., bins, frames]`` -> audio ``[..., samples]``.
 
         With ``phase`` (linear mode) the inverse is an exact iSTFT; otherwise the phase is estimated with fast
-        Griffin-Lim (momentum ``griffin_lim_momentum``, ``n_iter`` or ``griffin_lim_iters`` iterations,
+        Griffin-Lim (momentum ``griffin_lim_momentum``, ``griffin_lim_iters`` iterations (default: the config's),
         deterministic zero-phase start). Mel spectrograms are first mapped back to linear frequency by
         least squares (the filterbank's pseudo-inverse), clamped at zero.
         """
@@ -294,20 +325,20 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
             raise ValueError("spectrogram contains NaN or infinite values")
         if phase is not None and c.mode == "mel":
             raise ValueError("exact inversion with phase needs mode='linear'; mel spectrograms drop detail")
-        if n_iter is not None and (not isinstance(n_iter, int) or n_iter < 0):
-            raise ValueError(f"n_iter must be an integer >= 0, got {n_iter!r}")
+        if griffin_lim_iters is not None and (not isinstance(griffin_lim_iters, int) or griffin_lim_iters < 0):
+            raise ValueError(f"griffin_lim_iters must be an integer >= 0, got {griffin_lim_iters!r}")
         spec = self.unscale(self.denormalize(spectrogram, stats))
         if c.mode == "mel":
             spec = (self._mel_inverse.to(spec) @ spec).clamp_min(0)  # least squares, clamped non-negative
         magnitude = spec if c.power == 1.0 else spec.clamp_min(0).sqrt()
         if phase is not None:
             return self.istft(torch.polar(magnitude, phase).transpose(-1, -2), length=length)
-        return self.griffin_lim(magnitude, c.griffin_lim_iters if n_iter is None else n_iter, length=length)
+        iterations = c.griffin_lim_iters if griffin_lim_iters is None else griffin_lim_iters
+        return self.griffin_lim(magnitude, iterations, length=length)
 
 
 def _check(ok: bool, field: str, value, allowed: str) -> None:
-    if not ok:
-        raise ValueError(f"SpectrogramConverter: invalid {field}={value!r}; it must be {allowed}")
+    check_field("SpectrogramConverter", ok, field, value, allowed)
 
 
 def _check_audio(audio: torch.Tensor, n_fft: int) -> torch.Tensor:

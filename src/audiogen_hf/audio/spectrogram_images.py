@@ -26,8 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import struct
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
@@ -35,13 +33,14 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from .io import load_audio, resample
-from .spectrogram import SpectrogramConverter
+from ..configuration_utils import check_field
+from .io import load_audio, resample, to_channels
+from .png_chunks import describe, insert_text_chunk, read_png_header_and_text  # noqa: F401 (re-exported)
+from .spectrogram import SpectrogramConverter, denormalize_range, from_db, normalize_range, to_db
 
 FORMAT_NAME = "audiogen_hf.spectrogram_image"
 FORMAT_VERSION = 1
 TEXT_KEYWORD = "audiogen_hf"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_16BIT = 65535.0
 PathLike = Union[str, os.PathLike]
 
@@ -56,19 +55,18 @@ class SpectrogramImageConfig:
         db_range: ``(low, high)`` dB of the raw STFT magnitude mapped to red 0 and 65535. The default covers
             16-bit audio's noise floor (about -72 dB at n_fft 2048) up to a full-scale signal (+60 dB).
         size: resize each slice to ``size x size`` pixels (Lanczos); ``None`` keeps the native size.
-        sample_rate: resample the audio to this rate before encoding; ``None`` keeps the file's rate.
+        sampling_rate: resample the audio to this rate before encoding; ``None`` keeps the file's rate.
     """
 
     n_fft: int = 2048
     hop_length: int = 512
     db_range: tuple = (-80.0, 65.0)
     size: Optional[int] = None
-    sample_rate: Optional[int] = None
+    sampling_rate: Optional[int] = None
 
     def __post_init__(self):
         def check(ok, name, value, allowed):
-            if not ok:
-                raise ValueError(f"SpectrogramImageConfig: invalid {name}={value!r}; it must be {allowed}")
+            check_field("SpectrogramImageConfig", ok, name, value, allowed)
 
         check(isinstance(self.n_fft, int) and self.n_fft >= 16, "n_fft", self.n_fft, "an integer >= 16")
         check(isinstance(self.hop_length, int) and 0 < self.hop_length <= self.n_fft // 2, "hop_length",
@@ -77,8 +75,8 @@ class SpectrogramImageConfig:
               "a pair (low, high) with low < high")
         check(self.size is None or (isinstance(self.size, int) and self.size >= 8), "size", self.size,
               "None (native size) or an integer >= 8")
-        check(self.sample_rate is None or (isinstance(self.sample_rate, int) and self.sample_rate > 0),
-              "sample_rate", self.sample_rate, "None (keep the file's rate) or a positive integer")
+        check(self.sampling_rate is None or (isinstance(self.sampling_rate, int) and self.sampling_rate > 0),
+              "sampling_rate", self.sampling_rate, "None (keep the file's rate) or a positive integer")
         object.__setattr__(self, "db_range", (float(self.db_range[0]), float(self.db_range[1])))
 
     @property
@@ -100,8 +98,8 @@ class SpectrogramImage:
 
 
 # ---------------------------------------------------------------------------------------------- encode / decode
-def _converter(sample_rate: int, n_fft: int, hop_length: int) -> SpectrogramConverter:
-    return SpectrogramConverter(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, mode="linear",
+def _converter(sampling_rate: int, n_fft: int, hop_length: int) -> SpectrogramConverter:
+    return SpectrogramConverter(sampling_rate=sampling_rate, n_fft=n_fft, hop_length=hop_length, mode="linear",
                                 power=1.0, scale="none")
 
 
@@ -116,7 +114,7 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def audio_to_images(
     audio: torch.Tensor,
-    sample_rate: int,
+    sampling_rate: int,
     config: Optional[SpectrogramImageConfig] = None,
     track: str = "track",
     channels: Union[str, int] = "all",
@@ -131,19 +129,18 @@ def audio_to_images(
         audio = audio[None]
     if audio.dim() != 2 or audio.shape[-1] == 0:
         raise ValueError(f"expected a non-empty [channels, samples] waveform, got shape {tuple(audio.shape)}")
-    if config.sample_rate is not None and config.sample_rate != sample_rate:
-        audio, sample_rate = resample(audio.float(), sample_rate, config.sample_rate), config.sample_rate
+    if config.sampling_rate is not None and config.sampling_rate != sampling_rate:
+        audio, sampling_rate = resample(audio.float(), sampling_rate, config.sampling_rate), config.sampling_rate
     audio = _select_channels(audio, channels)
     length = audio.shape[-1]
     signal = torch.nn.functional.pad(audio.double(), (0, max(0, config.n_fft - length)))  # STFT needs >= n_fft
-    stft = _converter(sample_rate, config.n_fft, config.hop_length).stft(signal)  # [C, frames, bins] complex
+    stft = _converter(sampling_rate, config.n_fft, config.hop_length).stft(signal)  # [C, frames, bins] complex
     bins = config.num_bins
     num_slices = math.ceil(stft.shape[-2] / bins)
     stft = torch.nn.functional.pad(stft, (0, 0, 0, num_slices * bins - stft.shape[-2]))  # silent padding frames
 
     low, high = config.db_range
-    db = 20.0 * torch.log10(stft.abs().clamp_min(1e-12))
-    red = ((db - low) / (high - low)).clamp(0.0, 1.0)
+    red = normalize_range(to_db(stft.abs(), power=False, amin=1e-12), low, high)
     phase = stft.angle()
     planes = torch.stack([red, (phase.cos() + 1) / 2, (phase.sin() + 1) / 2], dim=-1)  # [C, frames, bins, 3]
     planes = planes.transpose(-3, -2).flip(-3).float().numpy()  # [C, bins (high first), frames, 3]
@@ -155,9 +152,10 @@ def audio_to_images(
             if config.size is not None:
                 image = _resize(np.ascontiguousarray(image), config.size, config.size)
             pixels = np.round(image * MAX_16BIT).astype(np.uint16)
+            # "sample_rate": the stored format keeps its key (files written before the API rename stay readable)
             metadata = {
                 "format": FORMAT_NAME, "version": FORMAT_VERSION, "track": str(track),
-                "sample_rate": int(sample_rate), "n_fft": config.n_fft, "hop_length": config.hop_length,
+                "sample_rate": int(sampling_rate), "n_fft": config.n_fft, "hop_length": config.hop_length,
                 "db_min": low, "db_max": high, "length": int(length),
                 "channel": channel, "num_channels": int(planes.shape[0]), "channels": str(channels),
                 "slice": index, "num_slices": num_slices, "slice_frames": bins,
@@ -171,7 +169,7 @@ def _select_channels(audio: torch.Tensor, channels: Union[str, int]) -> torch.Te
     if channels == "all":
         return audio
     if channels == "mix":
-        return audio.mean(dim=0, keepdim=True)
+        return to_channels(audio, 1)
     if isinstance(channels, int) and not isinstance(channels, bool) and 0 <= channels < audio.shape[0]:
         return audio[channels : channels + 1]
     raise ValueError(f"channels={channels!r} is not valid for {audio.shape[0]}-channel audio: use 'all' (one image "
@@ -230,7 +228,7 @@ def images_to_audio(images: Union[PathLike, Sequence[Union[PathLike, Spectrogram
             planes.append(_resize(image, bins, frames_per_slice))
         plane = torch.from_numpy(np.concatenate(planes, axis=1)).double().flip(0).transpose(0, 1)  # [frames, bins, 3]
         plane = plane[:num_frames]  # drop the padding frames of the last slice
-        magnitude = torch.pow(10.0, (plane[..., 0] * (high - low) + low) / 20.0)
+        magnitude = from_db(denormalize_range(plane[..., 0], low, high), power=False)
         phase = torch.atan2(plane[..., 2] * 2 - 1, plane[..., 1] * 2 - 1)
         channels.append(converter.istft(torch.polar(magnitude, phase), length=first["length"]))
     return torch.stack(channels).float(), int(first["sample_rate"])
@@ -263,7 +261,7 @@ def encode_file(
     ``track`` defaults to the file name without suffix (a MUSDB ``mixture.wav`` takes its folder's name).
     """
     config = config or SpectrogramImageConfig()
-    audio, rate = load_audio(audio_path, sample_rate=config.sample_rate)
+    audio, rate = load_audio(audio_path, sampling_rate=config.sampling_rate)
     track = track or default_track_name(audio_path)
     return [write_spectrogram_image(Path(output_dir) / image_file_name(image.metadata), image)
             for image in audio_to_images(audio, rate, config, track=track, channels=channels)]
@@ -290,39 +288,11 @@ def write_spectrogram_image(path: PathLike, image: SpectrogramImage, compression
                                [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:
         raise RuntimeError(f"OpenCV could not encode {path}")
-    data = encoded.tobytes()
-    header_end = len(PNG_SIGNATURE) + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
-    text = TEXT_KEYWORD.encode("latin-1") + b"\x00" + json.dumps(image.metadata, ensure_ascii=True).encode("ascii")
-    chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(">I", zlib.crc32(b"tEXt" + text))
+    data = insert_text_chunk(encoded.tobytes(), TEXT_KEYWORD, json.dumps(image.metadata, ensure_ascii=True))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data[:header_end] + chunk + data[header_end:])
+    path.write_bytes(data)
     return path
-
-
-def read_png_header_and_text(data: bytes, name: str = "<bytes>") -> tuple[dict, dict]:
-    """Parse a PNG's ``IHDR`` (width, height, bit_depth, color_type) and its ``tEXt`` chunks (keyword -> text)."""
-    if not data.startswith(PNG_SIGNATURE):
-        raise ValueError(f"{name} is not a PNG file")
-    header, texts, position = None, {}, len(PNG_SIGNATURE)
-    while position + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[position : position + 8])
-        body = data[position + 8 : position + 8 + length]
-        if kind == b"IHDR":
-            width, height, bit_depth, color_type = struct.unpack(">IIBB", body[:10])
-            header = {"width": width, "height": height, "bit_depth": bit_depth, "color_type": color_type}
-        elif kind == b"tEXt" and b"\x00" in body:
-            keyword, _, text = body.partition(b"\x00")
-            texts[keyword.decode("latin-1")] = text.decode("latin-1")
-        elif kind == b"IEND":
-            break
-        position += 12 + length
-    if header is None:
-        raise ValueError(f"{name} is a corrupt PNG (no IHDR chunk)")
-    return header, texts
-
-
-_COLOR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
 
 
 def read_spectrogram_image(path: PathLike) -> SpectrogramImage:
@@ -339,7 +309,7 @@ def parse_spectrogram_png(data: bytes, path: str = "<bytes>") -> SpectrogramImag
     import cv2
 
     header, texts = read_png_header_and_text(data, path)
-    kind = f"{header['bit_depth']}-bit {_COLOR_TYPES.get(header['color_type'], 'unknown')}"
+    kind = describe(header)
     if TEXT_KEYWORD not in texts:
         raise ValueError(f"{path} is not an audiogen_hf spectrogram image: it has no '{TEXT_KEYWORD}' text chunk "
                          f"(it is a {kind} PNG). Make spectrogram images with audio_to_images/encode_file or "

@@ -11,7 +11,7 @@ from typing import Optional
 
 import torch
 
-from ..audio.io import resample
+from ..audio.io import resample, to_mono
 from .captions import style_prefix
 from .loading import load_pretrained
 
@@ -51,15 +51,15 @@ class NarrativeCaptioner:
             self.model_id, "audio-language model", memory).to(self.device).eval()
 
     @torch.no_grad()
-    def caption(self, audio: torch.Tensor, sample_rate: int, artist: Optional[str] = None,
+    def caption(self, audio: torch.Tensor, sampling_rate: int, artist: Optional[str] = None,
                 title: Optional[str] = None) -> str:
         """``[channels, samples]`` or ``[samples]`` -> the model's description, after the optional style prefix."""
         self.load()
         extractor = self._processor.feature_extractor
         audio = torch.as_tensor(audio, dtype=torch.float32)
-        mono = audio.mean(dim=0) if audio.dim() == 2 else audio
+        mono = to_mono(audio)
         rate = int(extractor.sampling_rate)
-        mono = resample(mono, sample_rate, rate)[: int(extractor.n_samples)]
+        mono = resample(mono, sampling_rate, rate)[: int(extractor.n_samples)]
         conversation = [{"role": "user", "content": [{"type": "audio", "audio_url": "clip.wav"},
                                                      {"type": "text", "text": self.prompt}]}]
         text = self._processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)

@@ -15,7 +15,7 @@ from typing import Optional
 
 import torch
 
-from ..audio.io import resample
+from ..audio.io import resample, to_mono
 from .captions import format_tag_caption
 from .loading import load_pretrained
 
@@ -103,14 +103,14 @@ class ClapTagger:
         return self._text_embeddings[category]
 
     @torch.no_grad()
-    def audio_embedding(self, audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    def audio_embedding(self, audio: torch.Tensor, sampling_rate: int) -> torch.Tensor:
         """``[channels, samples]`` or ``[samples]`` -> a unit-norm ``[dim]`` embedding (mean over 10 s windows)."""
         self.load()
         audio = torch.as_tensor(audio, dtype=torch.float32)
-        mono = audio.mean(dim=0) if audio.dim() == 2 else audio
+        mono = to_mono(audio)
         extractor = self._processor.feature_extractor
         rate = int(extractor.sampling_rate)
-        mono = resample(mono, sample_rate, rate)
+        mono = resample(mono, sampling_rate, rate)
         window = int(extractor.max_length_s * rate)
         pieces = [mono[start : start + window] for start in range(0, mono.shape[-1], window)]
         pieces = [p for p in pieces if p.shape[-1] >= MIN_WINDOW_SECONDS * rate] or pieces[:1]
@@ -119,9 +119,9 @@ class ClapTagger:
         return torch.nn.functional.normalize(embeddings.mean(dim=0), dim=-1)
 
     @torch.no_grad()
-    def tag(self, audio: torch.Tensor, sample_rate: int) -> TagResult:
+    def tag(self, audio: torch.Tensor, sampling_rate: int) -> TagResult:
         """Score every vocabulary for ``audio``; deterministic."""
-        embedding = self.audio_embedding(audio, sample_rate)
+        embedding = self.audio_embedding(audio, sampling_rate)
         scale = self._model.logit_scale_a.exp() if hasattr(self._model, "logit_scale_a") else 100.0
         result = TagResult()
         for category, tags in self.vocabularies.items():
@@ -130,10 +130,10 @@ class ClapTagger:
             result.scores[category] = [(tags[i], float(probabilities[i])) for i in order]
         return result
 
-    def caption(self, audio: torch.Tensor, sample_rate: int, bpm: Optional[float] = None,
+    def caption(self, audio: torch.Tensor, sampling_rate: int, bpm: Optional[float] = None,
                 artist: Optional[str] = None, title: Optional[str] = None) -> tuple[str, TagResult]:
         """The seed-format caption (see ``captions.format_tag_caption``) and the tags it was made from."""
-        result = self.tag(audio, sample_rate)
+        result = self.tag(audio, sampling_rate)
         caption = format_tag_caption(
             genres=result.top("genre", self.top_k["genre"]), moods=result.top("mood", self.top_k["mood"]),
             instruments=result.top("instrument", self.top_k["instrument"]),

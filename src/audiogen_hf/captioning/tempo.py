@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..audio.io import resample
+from ..audio.io import resample, to_mono
 
 ANALYSIS_RATE = 22050
 ONSET_HOP = 256
@@ -28,7 +28,7 @@ class TempoEstimate:
     tracker_bpm: float
 
 
-def estimate_tempo(audio: torch.Tensor, sample_rate: int, start_bpm: float = 120.0) -> TempoEstimate:
+def estimate_tempo(audio: torch.Tensor, sampling_rate: int, start_bpm: float = 120.0) -> TempoEstimate:
     """Beat-track ``[channels, samples]`` (or ``[samples]``) audio (downmixed, resampled to 22.05 kHz).
 
     ``start_bpm`` is the beat tracker's prior centre: tempi far from it (below ~60 or above ~200 BPM) may come back
@@ -37,10 +37,9 @@ def estimate_tempo(audio: torch.Tensor, sample_rate: int, start_bpm: float = 120
     import librosa
 
     audio = torch.as_tensor(audio, dtype=torch.float32)
-    mono = audio.mean(dim=0) if audio.dim() == 2 else audio
-    if mono.dim() != 1 or mono.numel() == 0:
+    if audio.dim() not in (1, 2) or audio.numel() == 0:
         raise ValueError(f"expected [channels, samples] or [samples] audio, got shape {tuple(audio.shape)}")
-    mono = resample(mono, sample_rate, ANALYSIS_RATE).numpy()
+    mono = resample(to_mono(audio), sampling_rate, ANALYSIS_RATE).numpy()
     onset = librosa.onset.onset_strength(y=mono, sr=ANALYSIS_RATE, hop_length=ONSET_HOP)
     tracker_bpm, beats = librosa.beat.beat_track(onset_envelope=onset, sr=ANALYSIS_RATE, hop_length=ONSET_HOP,
                                                  start_bpm=start_bpm, units="time")

@@ -8,7 +8,6 @@ file never stops a long map.
 
 from __future__ import annotations
 
-import logging
 from typing import Optional, Sequence
 
 import numpy as np
@@ -17,8 +16,9 @@ from datasets import Array2D, Array3D, Array4D, Audio, Dataset, Features, Value
 
 from ..audio.io import AudioLoadError, load_audio
 from ..audio.spectrogram import SpectrogramConverter
+from ..logging_utils import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def window_starts(num_samples: int, clip_samples: int, hop_samples: int, pad_last: bool) -> list[int]:
@@ -35,7 +35,7 @@ def window_starts(num_samples: int, clip_samples: int, hop_samples: int, pad_las
 def window_clips(
     dataset: Dataset,
     clip_seconds: float,
-    sample_rate: int,
+    sampling_rate: int,
     channels: int,
     hop_seconds: Optional[float] = None,
     audio_columns: Optional[Sequence[str]] = None,
@@ -50,7 +50,7 @@ def window_clips(
     Args:
         dataset: rows with one or more ``Audio`` columns (all windowed identically, e.g. the stems of a track).
         clip_seconds, hop_seconds: window length and step (``hop_seconds`` ``None``: no overlap).
-        sample_rate, channels: the rate and channel count of the output windows (1 = mono downmix, 2 = stereo).
+        sampling_rate, channels: the rate and channel count of the output windows (1 = mono downmix, 2 = stereo).
         audio_columns: the columns to window (``None``: every ``Audio`` column).
         pad_last: zero-pad the last partial window (and sources shorter than one clip) instead of dropping it.
         min_rms: drop windows where any audio column is quieter than this RMS (e.g. ``1e-4`` skips silence).
@@ -63,8 +63,8 @@ def window_clips(
     """
     if clip_seconds <= 0 or (hop_seconds is not None and hop_seconds <= 0):
         raise ValueError(f"clip_seconds and hop_seconds must be > 0, got {clip_seconds} and {hop_seconds}")
-    if sample_rate <= 0 or channels not in (1, 2):
-        raise ValueError(f"sample_rate must be > 0 and channels 1 or 2, got {sample_rate} and {channels}")
+    if sampling_rate <= 0 or channels not in (1, 2):
+        raise ValueError(f"sampling_rate must be > 0 and channels 1 or 2, got {sampling_rate} and {channels}")
     if audio_columns is None:
         audio_columns = [name for name, feature in dataset.features.items() if isinstance(feature, Audio)]
     for column in audio_columns:
@@ -72,8 +72,8 @@ def window_clips(
             raise ValueError(f"column {column!r} is not an Audio column of the dataset: {dataset.features}")
     if not audio_columns:
         raise ValueError(f"the dataset has no Audio column to window: {dataset.features}")
-    clip = int(round(clip_seconds * sample_rate))
-    hop = clip if hop_seconds is None else int(round(hop_seconds * sample_rate))
+    clip = int(round(clip_seconds * sampling_rate))
+    hop = clip if hop_seconds is None else int(round(hop_seconds * sampling_rate))
     streams = {column: dataset.features[column].stream_index for column in audio_columns}
     other = [name for name in dataset.column_names if name not in audio_columns]
 
@@ -89,7 +89,7 @@ def window_clips(
             source = {column: batch[column][index] for column in audio_columns}
             try:
                 audios = {
-                    column: load_audio({**source[column], "stream": streams[column]}, sample_rate, channels)[0]
+                    column: load_audio({**source[column], "stream": streams[column]}, sampling_rate, channels)[0]
                     for column in audio_columns
                 }
             except (AudioLoadError, FileNotFoundError) as error:
@@ -102,8 +102,8 @@ def window_clips(
             for arrays, start, error in rows:
                 for name in other:
                     out[name].append(batch[name][index])
-                out["start"].append(start / sample_rate if not error else 0.0)
-                out["sampling_rate"].append(sample_rate)
+                out["start"].append(start / sampling_rate if not error else 0.0)
+                out["sampling_rate"].append(sampling_rate)
                 out["error"].append(error)
                 for column in audio_columns:
                     out[column].append(arrays.get(column, np.zeros((0, clip), dtype=np.float32)))
@@ -149,15 +149,15 @@ def cache_spectrograms(
     ``[channels, 2, 1, 1]`` min/max for ``per_clip`` normalisation, to pass back to
     ``converter.spectrogram_to_audio``) to windowed clips.
 
-    The clips' ``sampling_rate`` must equal ``converter.config.sample_rate``.
+    The clips' ``sampling_rate`` must equal ``converter.config.sampling_rate``.
     """
     if audio_column not in clips.column_names:
         raise ValueError(f"no column {audio_column!r} in {clips.column_names}")
     rates = set(clips.unique("sampling_rate")) if "sampling_rate" in clips.column_names else set()
-    if rates and rates != {converter.config.sample_rate}:
+    if rates and rates != {converter.config.sampling_rate}:
         raise ValueError(f"clips are at {sorted(rates)} Hz but the converter expects "
-                         f"{converter.config.sample_rate} Hz; "
-                         "window them with sample_rate=converter.config.sample_rate")
+                         f"{converter.config.sampling_rate} Hz; "
+                         "window them with sampling_rate=converter.config.sampling_rate")
     channels, samples = clips.features[audio_column].shape
     bins, frames = converter.num_bins, converter.num_frames(samples)
     per_clip = converter.config.normalization == "per_clip"

@@ -9,7 +9,6 @@ loads with ``datasets.load_dataset`` for users with network.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from importlib import resources
 from pathlib import Path
@@ -17,7 +16,9 @@ from typing import Optional, Union
 
 from datasets import Audio, Dataset, load_dataset
 
-logger = logging.getLogger(__name__)
+from ..logging_utils import get_logger
+
+logger = get_logger(__name__)
 
 SPLITS = ("train", "valid", "test")
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
@@ -56,7 +57,7 @@ def _gtzan_files(root: Path) -> tuple[Optional[Path], list[str]]:
 def load_gtzan(
     path_or_id: Union[str, Path],
     split: Optional[str] = None,
-    sample_rate: Optional[int] = None,
+    sampling_rate: Optional[int] = None,
 ) -> Dataset:
     """Load GTZAN from a local folder or a Hub dataset id.
 
@@ -64,7 +65,7 @@ def load_gtzan(
         path_or_id: folder holding ``genres/`` (or the genres folder itself), or a Hub id ``owner/name``.
         split: ``"train"``, ``"valid"`` or ``"test"`` (``None``: every file). For a Hub id it is passed to
             ``load_dataset`` as the split name.
-        sample_rate: decode at this rate (``None``: native, 22.05 kHz for GTZAN).
+        sampling_rate: decode at this rate (``None``: native, 22.05 kHz for GTZAN).
     """
     root = Path(path_or_id).expanduser()
     if not root.exists():
@@ -76,7 +77,7 @@ def load_gtzan(
                                         + MISSING_GTZAN.format(root=path_or_id)) from error
             if "label" not in dataset.column_names and "genre" in dataset.column_names:
                 dataset = dataset.rename_column("genre", "label")
-            return dataset.cast_column("audio", Audio(sampling_rate=sample_rate))
+            return dataset.cast_column("audio", Audio(sampling_rate=sampling_rate))
         raise FileNotFoundError(MISSING_GTZAN.format(root=root))
     genres, files = _gtzan_files(root)
     if genres is None:
@@ -96,7 +97,7 @@ def load_gtzan(
             logger.warning("GTZAN %s split: %d of its %d files are not under %s", split, missing, len(keep), genres)
         if len(dataset) == 0:
             raise FileNotFoundError(f"none of the GTZAN {split} split's files are under {genres}")
-    return dataset.cast_column("audio", Audio(sampling_rate=sample_rate))
+    return dataset.cast_column("audio", Audio(sampling_rate=sampling_rate))
 
 
 def _split_files(root: Path, split: str) -> list[str]:

@@ -9,14 +9,15 @@ Layouts read from a local ``root``:
 from __future__ import annotations
 
 import json
-import logging
 from importlib import resources
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from datasets import Audio, Dataset, Features, Value
 
-logger = logging.getLogger(__name__)
+from ..logging_utils import get_logger
+
+logger = get_logger(__name__)
 
 STEMS = ("mixture", "drums", "bass", "other", "vocals")
 SUBSETS = ("train", "test")
@@ -60,7 +61,7 @@ def load_musdb(
     subsets: Union[str, Sequence[str]] = "train",
     split: Optional[str] = None,
     stems: Sequence[str] = STEMS,
-    sample_rate: Optional[int] = None,
+    sampling_rate: Optional[int] = None,
 ) -> Dataset:
     """Index a local MUSDB18 / MUSDB18-HQ / preview folder.
 
@@ -69,7 +70,7 @@ def load_musdb(
         subsets: ``"train"``, ``"test"`` or both.
         split: with the train subset, ``"train"`` drops and ``"valid"`` keeps only the validation tracks.
         stems: stem columns to expose.
-        sample_rate: decode at this rate (``None``: the files' 44.1 kHz).
+        sampling_rate: decode at this rate (``None``: the files' 44.1 kHz).
 
     Returns:
         A ``Dataset`` with columns ``name``, ``subset`` and one ``Audio(num_channels=2)`` column per stem; decode a
@@ -108,7 +109,7 @@ def load_musdb(
         {
             "name": Value("string"),
             "subset": Value("string"),
-            **{stem: Audio(sampling_rate=sample_rate, num_channels=2, stream_index=stream(stem)) for stem in stems},
+            **{stem: Audio(sampling_rate=sampling_rate, num_channels=2, stream_index=stream(stem)) for stem in stems},
         }
     )
     return Dataset.from_list(rows, features=features)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
-import torch
 
 from ..audio.spectrogram_images import MAX_16BIT, SpectrogramImage, _gather, images_to_audio
 from . import metrics
@@ -28,12 +27,6 @@ def psnr_16bit(reference: np.ndarray, estimate: np.ndarray) -> float:
                          "with the same settings (same size)")
     mse = float(np.mean((reference.astype(np.float64) - estimate.astype(np.float64)) ** 2))
     return math.inf if mse == 0.0 else 10.0 * math.log10(MAX_16BIT**2 / mse)
-
-
-def snr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
-    """Whole-signal SNR in dB over all channels of ``[..., samples]``; ``math.inf`` when identical."""
-    flat = [torch.as_tensor(x).double().flatten() for x in (reference, estimate)]
-    return float(metrics.snr_db(*flat))
 
 
 @dataclass
@@ -92,7 +85,7 @@ def compare_spectrogram_images(reference: ImageSet, estimate: ImageSet, track: O
         est_audio, _ = images_to_audio([est for _, _, est in pairs])
         length = min(ref_audio.shape[-1], est_audio.shape[-1])
         meta = pairs[0][1].metadata
-        comparison.snr_db = snr_db(ref_audio[..., :length], est_audio[..., :length])
+        comparison.snr_db = float(metrics.snr_db(ref_audio[..., :length], est_audio[..., :length], dim=None))
         comparison.spectral_convergence_db = metrics.audio_spectral_convergence_db(
             ref_audio[..., :length], est_audio[..., :length], rate, meta["n_fft"], meta["hop_length"])
     return comparison

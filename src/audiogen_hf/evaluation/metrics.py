@@ -1,6 +1,7 @@
 """Reconstruction metrics, batched over leading dimensions: spectrogram-domain errors, SNR, and wide-band PESQ."""
 
 import math
+from typing import Optional
 
 import numpy as np
 import torch
@@ -39,22 +40,30 @@ def log_spectral_distance(reference: torch.Tensor, estimate: torch.Tensor, eps: 
     return difference.square().mean(dim=-2).sqrt().mean(dim=-1)
 
 
-def snr_db(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
-    """Waveforms ``[..., samples]`` -> ``[...]`` signal-to-noise ratio in dB (``inf`` where identical)."""
-    noise = (reference - estimate).square().sum(dim=-1)
-    return 10 * torch.log10(reference.square().sum(dim=-1).clamp_min(1e-20) / noise)
+def snr_db(reference: torch.Tensor, estimate: torch.Tensor, dim: Optional[int] = -1) -> torch.Tensor:
+    """Signal-to-noise ratio in dB (``inf`` where identical), summed in float64 and returned in the inputs' dtype.
+
+    ``dim=-1``: per waveform, ``[..., samples]`` -> ``[...]``. ``dim=None``: one figure for the whole signal (all
+    channels), a 0-d tensor (``float(...)`` it for a number).
+    """
+    reference, estimate = torch.as_tensor(reference), torch.as_tensor(estimate)
+    dtype = reference.dtype if reference.is_floating_point() else torch.float32
+    reference, estimate = reference.double(), estimate.double()
+    dims = tuple(range(reference.dim())) if dim is None else dim
+    noise = (reference - estimate).square().sum(dim=dims)
+    return (10 * torch.log10(reference.square().sum(dim=dims).clamp_min(1e-20) / noise)).to(dtype)
 
 
-def audio_spectral_convergence_db(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = 22050,
+def audio_spectral_convergence_db(reference: torch.Tensor, estimate: torch.Tensor, sampling_rate: int = 22050,
                                   n_fft: int = 2048, hop_length: int = 512) -> float:
     """Spectral convergence in dB of the STFT magnitudes of whole waveforms ``[..., samples]`` (``-inf`` where
     identical): judges audio whose phase was estimated (Griffin-Lim), where waveform SNR is meaningless."""
-    stft = SpectrogramConverter(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, mode="linear").stft
+    stft = SpectrogramConverter(sampling_rate=sampling_rate, n_fft=n_fft, hop_length=hop_length, mode="linear").stft
     magnitudes = [stft(torch.as_tensor(x).double()).abs().flatten(0, -2) for x in (reference, estimate)]
     return float(spectral_convergence_db(*magnitudes))
 
 
-def pesq_wideband(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int) -> list[float]:
+def pesq_wideband(reference: torch.Tensor, estimate: torch.Tensor, sampling_rate: int) -> list[float]:
     """Wide-band PESQ (ITU-T P.862.2, the ``pesq`` package) of mono ``[samples]`` or ``[batch, samples]`` audio,
     resampled to 16 kHz: from about 1.0 (bad) to 4.64 (identical).
 
@@ -66,8 +75,9 @@ def pesq_wideband(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: 
     reference, estimate = torch.atleast_2d(reference).float(), torch.atleast_2d(estimate).float()
     if reference.shape != estimate.shape:
         raise ValueError(f"reference {tuple(reference.shape)} and estimate {tuple(estimate.shape)} differ in shape")
-    if sample_rate != PESQ_RATE:
-        reference, estimate = resample(reference, sample_rate, PESQ_RATE), resample(estimate, sample_rate, PESQ_RATE)
+    if sampling_rate != PESQ_RATE:
+        reference = resample(reference, sampling_rate, PESQ_RATE)
+        estimate = resample(estimate, sampling_rate, PESQ_RATE)
     if reference.shape[-1] < PESQ_RATE // 4:
         raise ValueError(f"PESQ needs at least 0.25 s of audio, got {reference.shape[-1] / PESQ_RATE:.3f} s")
     scores = []

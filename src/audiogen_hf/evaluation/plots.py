@@ -11,7 +11,7 @@ import torch
 def save_spectrogram_image(
     path: Union[str, Path],
     spectrograms: Union[torch.Tensor, Sequence[torch.Tensor]],
-    sample_rate: int,
+    sampling_rate: int,
     hop_length: int,
     titles: Union[str, Sequence[str]] = "",
     ylabel: str = "bin",
@@ -27,7 +27,7 @@ def save_spectrogram_image(
         spec = spec.detach().cpu().float()
         if spec.dim() != 2:
             raise ValueError(f"expected a [bins, frames] spectrogram, got shape {tuple(spec.shape)}")
-        extent = (0, spec.shape[1] * hop_length / sample_rate, 0, spec.shape[0])
+        extent = (0, spec.shape[1] * hop_length / sampling_rate, 0, spec.shape[0])
         image = axis.imshow(spec.numpy(), origin="lower", aspect="auto", extent=extent, cmap="magma")
         axis.set(title=title, xlabel="time (s)", ylabel=ylabel)
         figure.colorbar(image, ax=axis)

@@ -1,6 +1,5 @@
 """Models, one folder each (configuration + modeling), registered with the transformers Auto classes on import."""
 
-from .autoencoding import AutoencoderEncoderOutput, AutoencoderOutput
 from .hierarchical_codec import (
     HierarchicalCodecConfig,
     HierarchicalCodecDecoderOutput,
@@ -9,6 +8,20 @@ from .hierarchical_codec import (
     HierarchicalCodecModel,
     HierarchicalCodecOutput,
 )
-from .mel_autoencoder import MelAutoencoderConfig, MelAutoencoderModel
+from .image_classifier import ImageClassifierConfig, ImageClassifierModel, ImageClassifierOutput
+from .mel_autoencoder import (
+    MelAutoencoderConfig,
+    MelAutoencoderDecoderOutput,
+    MelAutoencoderEncoderOutput,
+    MelAutoencoderModel,
+    MelAutoencoderOutput,
+)
 from .mel_lstm import MelLSTMConfig, MelLSTMModel, MelLSTMOutput
-from .spectrogram_autoencoder import SpectrogramAutoencoderConfig, SpectrogramAutoencoderModel
+from .simple_unet import SimpleUNetModel
+from .spectrogram_autoencoder import (
+    SpectrogramAutoencoderConfig,
+    SpectrogramAutoencoderDecoderOutput,
+    SpectrogramAutoencoderEncoderOutput,
+    SpectrogramAutoencoderModel,
+    SpectrogramAutoencoderOutput,
+)

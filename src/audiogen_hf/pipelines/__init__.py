@@ -2,4 +2,6 @@
 
 from .audio_autoencoder import AudioAutoencoderPipeline, AudioAutoencoderPipelineOutput
 from .audio_codec import AudioCodecPipeline, AudioCodecPipelineOutput
+from .image_diffusion import ImageDiffusionPipeline
 from .mel_continuation import MelContinuationPipeline, MelContinuationPipelineOutput
+from .spectrogram_diffusion import SpectrogramDiffusionPipeline, SpectrogramDiffusionPipelineOutput

@@ -36,7 +36,7 @@ class SpectrogramAutoencoderArguments(VariationalArguments):
     """The GTZAN system: min-max (per clip) normalised log-STFT, n_fft 512 / hop 256, ~3 s clips at 22.05 kHz."""
 
     gtzan_root: str = field(default="data/corpus/gtzan", metadata={"help": "GTZAN folder, corpus, or Hub id."})
-    sample_rate: int = 22050
+    sampling_rate: int = 22050
     n_fft: int = 512
     hop_length: int = 256
     num_frames: int = 256
@@ -50,7 +50,7 @@ class MelAutoencoderArguments(VariationalArguments):
 
     musdb_root: str = field(default="data/corpus/musdb", metadata={"help": "MUSDB18(-HQ) folder or the corpus."})
     stem: str = field(default="mixture", metadata={"help": "mixture, drums, bass, other or vocals."})
-    sample_rate: int = 16000
+    sampling_rate: int = 16000
     n_fft: int = 1024
     hop_length: int = 320
     n_mels: int = 128
@@ -72,14 +72,14 @@ class AutoencoderObjective:
     def __init__(self, args, converter: Optional[SpectrogramConverter] = None):
         self.args = args
         self.converter = converter or self.build_converter()
-        self.clip_seconds = (args.num_frames - 1) * self.converter.config.hop_length / args.sample_rate
+        self.clip_seconds = (args.num_frames - 1) * self.converter.config.hop_length / args.sampling_rate
 
     def sources(self, split: str):
         raise NotImplementedError
 
     def clips(self, split: str, keep_audio: bool = False):
         """``spectrogram`` ``[1, bins, num_frames]`` (+ ``spectrogram_stats``, and the ``audio`` if asked) per clip."""
-        windows = window_clips(self.sources(split), self.clip_seconds, self.args.sample_rate, channels=1,
+        windows = window_clips(self.sources(split), self.clip_seconds, self.args.sampling_rate, channels=1,
                                audio_columns=[self.audio_column], num_proc=self.args.num_proc)
         cached = cache_spectrograms(windows, self.converter, audio_column=self.audio_column,
                                     num_proc=self.args.num_proc)
@@ -112,8 +112,8 @@ class AutoencoderObjective:
             estimate = output.reconstruction.float()
             power, power_hat = self._linear(target, stats), self._linear(estimate, stats)
             audio = batch[self.audio_column][:, 0]
-            heard = pipeline(audio, sampling_rate=self.args.sample_rate, output_type="pt").audios
-            pesq = torch.tensor(metrics.pesq_wideband(audio, heard, self.args.sample_rate), device=target.device)
+            heard = pipeline(audio, sampling_rate=self.args.sampling_rate, output_type="pt").audios
+            pesq = torch.tensor(metrics.pesq_wideband(audio, heard, self.args.sampling_rate), device=target.device)
             row = torch.stack([
                 metrics.mse(target, estimate), metrics.mae(target, estimate),
                 metrics.cosine_similarity(target, estimate),
@@ -131,8 +131,8 @@ class AutoencoderObjective:
         """For the first ``count`` clips: original and reconstructed (Griffin-Lim) wavs and one picture of both."""
         pipeline = AudioAutoencoderPipeline(model=model, converter=self.converter)
         return [path for index in range(min(count, len(dataset)))
-                for path in write_reconstruction(pipeline, dataset[index][self.audio_column][0], self.args.sample_rate,
-                                                 directory, f"sample_{index}")]
+                for path in write_reconstruction(pipeline, dataset[index][self.audio_column][0],
+                                                 self.args.sampling_rate, directory, f"sample_{index}")]
 
     def save(self, model, output_dir: Path) -> AudioAutoencoderPipeline:
         model.save_pretrained(output_dir / "model")
@@ -141,13 +141,13 @@ class AutoencoderObjective:
         return pipeline
 
 
-def write_reconstruction(pipeline: AudioAutoencoderPipeline, audio: torch.Tensor, sample_rate: int, directory: Path,
+def write_reconstruction(pipeline: AudioAutoencoderPipeline, audio: torch.Tensor, sampling_rate: int, directory: Path,
                          name: str, phase: str = "griffin_lim") -> list[Path]:
     """Reconstruct mono ``audio`` ``[samples]``; write ``<name>_original.wav``, ``<name>_reconstruction.wav`` and
     ``<name>.png`` (both spectrograms in the converter's scale) to ``directory``."""
     converter = pipeline.converter
-    output = pipeline(audio, sampling_rate=sample_rate, phase=phase, output_type="pt")
-    audio = resample(audio, sample_rate, output.sampling_rate) if sample_rate != output.sampling_rate else audio
+    output = pipeline(audio, sampling_rate=sampling_rate, phase=phase, output_type="pt")
+    audio = resample(audio, sampling_rate, output.sampling_rate) if sampling_rate != output.sampling_rate else audio
     analysed = converter.audio_to_spectrogram(audio)
     original = converter.denormalize(analysed.spectrogram, analysed.stats)
     rate, hop = output.sampling_rate, converter.config.hop_length
@@ -162,8 +162,8 @@ def write_reconstruction(pipeline: AudioAutoencoderPipeline, audio: torch.Tensor
 class SpectrogramAutoencoderObjective(AutoencoderObjective):
     def build_converter(self) -> SpectrogramConverter:
         a = self.args
-        return SpectrogramConverter(sample_rate=a.sample_rate, n_fft=a.n_fft, hop_length=a.hop_length, mode="linear",
-                                    power=1.0, scale="db", top_db=80.0, normalization="per_clip")
+        return SpectrogramConverter(sampling_rate=a.sampling_rate, n_fft=a.n_fft, hop_length=a.hop_length,
+                                    mode="linear", power=1.0, scale="db", top_db=80.0, normalization="per_clip")
 
     def sources(self, split: str):
         return load_gtzan(self.args.gtzan_root, split=split)
@@ -179,7 +179,7 @@ class SpectrogramAutoencoderObjective(AutoencoderObjective):
         kind = "variational autoencoder" if a.variational else "autoencoder"
         return {
             "title": f"GTZAN spectrogram {kind} (2-D conv)",
-            "description": (f"Encodes {self.clip_seconds:.2f} s of {a.sample_rate} Hz audio as a per-clip min-max "
+            "description": (f"Encodes {self.clip_seconds:.2f} s of {a.sampling_rate} Hz audio as a per-clip min-max "
                             f"normalised log-STFT (n_fft {a.n_fft}, hop {a.hop_length}, {a.num_frames} frames) into "
                             f"{a.latent_dim} numbers. Load the `AudioAutoencoderPipeline` from `../pipeline`."),
             "data": f"GTZAN clips from `{a.gtzan_root}` (train split).",
@@ -194,7 +194,7 @@ class MelAutoencoderObjective(AutoencoderObjective):
 
     def build_converter(self) -> SpectrogramConverter:
         a = self.args
-        return SpectrogramConverter(sample_rate=a.sample_rate, n_fft=a.n_fft, hop_length=a.hop_length, mode="mel",
+        return SpectrogramConverter(sampling_rate=a.sampling_rate, n_fft=a.n_fft, hop_length=a.hop_length, mode="mel",
                                     n_mels=a.n_mels, scale="db", normalization="fixed")
 
     def sources(self, split: str):
@@ -215,7 +215,7 @@ class MelAutoencoderObjective(AutoencoderObjective):
         return {
             "title": f"MUSDB mel {kind} (1-D residual conv)",
             "description": (f"Encodes {a.n_mels} log-mels x {a.num_frames} frames ({self.clip_seconds:.2f} s at "
-                            f"{a.sample_rate} Hz, n_fft {a.n_fft}, hop {a.hop_length}) into a "
+                            f"{a.sampling_rate} Hz, n_fft {a.n_fft}, hop {a.hop_length}) into a "
                             f"{a.latent_channels} x {latent_frames} latent. Load the `AudioAutoencoderPipeline` from "
                             "`../pipeline`."),
             "data": f"MUSDB {a.stem} stems from `{a.musdb_root}` (train split).",

@@ -19,14 +19,14 @@ from ..pipelines.mel_continuation import MelContinuationPipeline
 
 @dataclass
 class MelLSTMArguments:
-    """Data and model knobs of the seed (``mel_bins``, ``target_log``, ``spectral_backward``)."""
+    """Data and model knobs of the seed (``n_mels``, ``target_log``, ``spectral_backward``)."""
 
     musdb_root: str = field(default="data/corpus/musdb", metadata={"help": "MUSDB18(-HQ) folder or the corpus."})
-    sample_rate: int = 22050
+    sampling_rate: int = 22050
     clip_seconds: float = 7.0
     n_fft: int = 2048
     hop_length: int = 512
-    mel_bins: int = 128
+    n_mels: int = 128
     hidden_size: int = 512
     num_layers: int = 2
     dropout: float = 0.1
@@ -44,23 +44,23 @@ class MelLSTMObjective:
         self.args = args
         log = args.target_log
         self.converter = converter or SpectrogramConverter(
-            sample_rate=args.sample_rate, n_fft=args.n_fft, hop_length=args.hop_length, mode="mel",
-            n_mels=args.mel_bins, scale="db" if log else "none", normalization="fixed" if log else "none",
+            sampling_rate=args.sampling_rate, n_fft=args.n_fft, hop_length=args.hop_length, mode="mel",
+            n_mels=args.n_mels, scale="db" if log else "none", normalization="fixed" if log else "none",
         )
 
     def build_model(self) -> MelLSTMModel:
         a = self.args
         weights = {name: a.spectral_weight for name in SPECTRAL_FEATURES}
         return MelLSTMModel(MelLSTMConfig(
-            n_mels=a.mel_bins, hidden_size=a.hidden_size, num_layers=a.num_layers, dropout=a.dropout,
-            target_log=a.target_log, db_range=tuple(self.converter.config.norm_range), sample_rate=a.sample_rate,
+            n_mels=a.n_mels, hidden_size=a.hidden_size, num_layers=a.num_layers, dropout=a.dropout,
+            target_log=a.target_log, db_range=tuple(self.converter.config.norm_range), sampling_rate=a.sampling_rate,
             spectral_loss_weights=weights if a.spectral_backward else None,
         ))
 
     def mels(self, subsets="train", split: Optional[str] = None):
         """Cached normalised mels ``spectrogram`` ``[1, n_mels, frames]`` of MUSDB mixture windows."""
         tracks = load_musdb(self.args.musdb_root, subsets=subsets, split=split, stems=["mixture"])
-        clips = window_clips(tracks, self.args.clip_seconds, self.args.sample_rate, channels=1,
+        clips = window_clips(tracks, self.args.clip_seconds, self.args.sampling_rate, channels=1,
                              num_proc=self.args.num_proc)
         cached = cache_spectrograms(clips, self.converter, audio_column="mixture", num_proc=self.args.num_proc)
         return cached.select_columns(["spectrogram"]).with_format("torch")
@@ -98,17 +98,17 @@ class MelLSTMObjective:
             pair = {"target": mels[0, 1:].T.cpu(), "prediction": predicted[0].T.float().cpu()}  # [n_mels, frames]
             for name, mel in pair.items():
                 audio = self.converter.spectrogram_to_audio(mel)
-                files.append(save_audio(directory / f"sample_{index}_{name}.wav", audio.clamp(-1, 1), c.sample_rate))
-            files.append(save_spectrogram_image(directory / f"sample_{index}.png", list(pair.values()), c.sample_rate,
-                                                c.hop_length, titles=[f"clip {index}: {n}" for n in pair],
-                                                ylabel="mel band"))
+                files.append(save_audio(directory / f"sample_{index}_{name}.wav", audio.clamp(-1, 1), c.sampling_rate))
+            files.append(save_spectrogram_image(directory / f"sample_{index}.png", list(pair.values()),
+                                                c.sampling_rate, c.hop_length,
+                                                titles=[f"clip {index}: {n}" for n in pair], ylabel="mel band"))
         return files
 
     def card_data(self) -> dict:
         a = self.args
         return {
             "title": "Jam Assistant: mel-continuation LSTM",
-            "description": (f"Predicts the next {a.mel_bins}-band mel frame of music at {a.sample_rate} Hz "
+            "description": (f"Predicts the next {a.n_mels}-band mel frame of music at {a.sampling_rate} Hz "
                             f"(n_fft {a.n_fft}, hop {a.hop_length}); load with `AutoModel.from_pretrained` after "
                             "`import audiogen_hf.models`, or the whole `MelContinuationPipeline` from `../pipeline`."),
             "data": f"MUSDB mixtures from `{a.musdb_root}` (train split), {a.clip_seconds} s windows.",

@@ -66,7 +66,7 @@ def compress_file(model: HierarchicalCodecModel, source: PathLike, target: PathL
         read, length = reader
         data = model.compress(read, num_quantizers=num_quantizers, progress=progress, length=length)
     else:
-        audio, _ = load_audio(source, sample_rate=c.sampling_rate, channels=c.audio_channels)
+        audio, _ = load_audio(source, sampling_rate=c.sampling_rate, channels=c.audio_channels)
         data = model.compress(audio, num_quantizers=num_quantizers, progress=progress)
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     Path(target).write_bytes(data)

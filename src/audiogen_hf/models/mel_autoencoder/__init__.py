@@ -1,7 +1,13 @@
 from transformers import AutoConfig, AutoModel
 
 from .configuration_mel_autoencoder import MelAutoencoderConfig
-from .modeling_mel_autoencoder import MelAutoencoderModel, MelAutoencoderPreTrainedModel
+from .modeling_mel_autoencoder import (
+    MelAutoencoderDecoderOutput,
+    MelAutoencoderEncoderOutput,
+    MelAutoencoderModel,
+    MelAutoencoderOutput,
+    MelAutoencoderPreTrainedModel,
+)
 
 AutoConfig.register(MelAutoencoderConfig.model_type, MelAutoencoderConfig)
 AutoModel.register(MelAutoencoderConfig, MelAutoencoderModel)

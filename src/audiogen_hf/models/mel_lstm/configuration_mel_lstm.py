@@ -18,11 +18,26 @@ class MelLSTMConfig(PretrainedConfig):
             ``SpectrogramConverter`` with ``scale="db"``, ``normalization="fixed"``, ``norm_range=db_range``);
             ``False``: frames are linear mel power.
         db_range: the dB range mapped to [0, 1] when ``target_log``.
-        sample_rate, f_min, f_max: the mel scale, to place each band in Hz for the spectral losses.
+        sampling_rate, f_min, f_max: the mel scale, to place each band in Hz for the spectral losses.
         spectral_loss_weights: weight of each of ``centroid``, ``bandwidth``, ``flatness``, ``entropy`` differences
             (computed on linear-scale mels and back-propagated; the seed's ``--spectral_backward``). Centroid and
             bandwidth are measured in units of the Nyquist frequency.
         initializer_range: std of the output projection's initial weights.
+
+    Example:
+
+    ```python
+    >>> from audiogen_hf.models import MelLSTMConfig
+
+    >>> config = MelLSTMConfig(n_mels=64, spectral_loss_weights={"centroid": 0.1})
+    >>> config.sampling_rate
+    22050
+    >>> MelLSTMConfig(n_mels=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: MelLSTMConfig: invalid ...
+
+    ```
     """
 
     model_type = "mel_lstm"
@@ -35,13 +50,14 @@ class MelLSTMConfig(PretrainedConfig):
         dropout: float = 0.1,
         target_log: bool = True,
         db_range: tuple = (-80.0, 40.0),
-        sample_rate: int = 22050,
+        sampling_rate: int = 22050,
         f_min: float = 0.0,
         f_max: Optional[float] = None,
         spectral_loss_weights: Optional[dict] = None,
         initializer_range: float = 0.02,
         **kwargs,
     ):
+        sampling_rate = kwargs.pop("sample_rate", sampling_rate)  # configs saved before the rename
         weights = dict(spectral_loss_weights or {})
         checks = [
             (isinstance(n_mels, int) and n_mels > 0, "n_mels", n_mels, "an integer > 0"),
@@ -49,9 +65,9 @@ class MelLSTMConfig(PretrainedConfig):
             (isinstance(num_layers, int) and num_layers > 0, "num_layers", num_layers, "an integer > 0"),
             (0.0 <= dropout < 1.0, "dropout", dropout, "in [0, 1)"),
             (len(db_range) == 2 and db_range[0] < db_range[1], "db_range", db_range, "(low, high) with low < high"),
-            (sample_rate > 0, "sample_rate", sample_rate, "> 0"),
-            (0 <= f_min < (f_max or sample_rate / 2) <= sample_rate / 2, "f_min/f_max", (f_min, f_max),
-             "0 <= f_min < f_max <= sample_rate / 2"),
+            (sampling_rate > 0, "sampling_rate", sampling_rate, "> 0"),
+            (0 <= f_min < (f_max or sampling_rate / 2) <= sampling_rate / 2, "f_min/f_max", (f_min, f_max),
+             "0 <= f_min < f_max <= sampling_rate / 2"),
             (set(weights) <= set(SPECTRAL_FEATURES) and all(w >= 0 for w in weights.values()),
              "spectral_loss_weights", weights, f"non-negative weights for some of {SPECTRAL_FEATURES}"),
         ]
@@ -62,7 +78,7 @@ class MelLSTMConfig(PretrainedConfig):
         self.dropout = dropout
         self.target_log = target_log
         self.db_range = list(db_range)
-        self.sample_rate = sample_rate
+        self.sampling_rate = sampling_rate
         self.f_min = f_min
         self.f_max = f_max
         self.spectral_loss_weights = weights

@@ -1,0 +1,7 @@
+from transformers import AutoConfig, AutoModel
+
+from .configuration_image_classifier import ImageClassifierConfig
+from .modeling_image_classifier import ImageClassifierModel, ImageClassifierOutput
+
+AutoConfig.register(ImageClassifierConfig.model_type, ImageClassifierConfig)
+AutoModel.register(ImageClassifierConfig, ImageClassifierModel)

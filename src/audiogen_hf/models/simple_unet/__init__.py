@@ -1,0 +1,2 @@
+from .configuration_simple_unet import check_simple_unet_config
+from .modeling_simple_unet import SimpleUNetModel

@@ -1,0 +1,1 @@
+from .pipeline_image_diffusion import ImageDiffusionPipeline, guided_noise_prediction, image_grid, null_class_label

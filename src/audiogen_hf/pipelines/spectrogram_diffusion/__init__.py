@@ -1,0 +1,1 @@
+from .pipeline_spectrogram_diffusion import SpectrogramDiffusionPipeline, SpectrogramDiffusionPipelineOutput
