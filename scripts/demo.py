@@ -230,7 +230,7 @@ def codec_report(corpus: Path, output_dir: Path) -> dict:
     track = first_real_recording(corpus / "musdb" / "test", "*/mixture.wav")
     rate = model.config.sampling_rate
     clip = save_audio(output_dir / "codec_original.wav",
-                      load_audio(track, sample_rate=rate, channels=2, offset=5.0, duration=10.0)[0], rate)
+                      load_audio(track, sampling_rate=rate, channels=2, offset=5.0, duration=10.0)[0], rate)
     original = load_audio(clip)[0]
     report = {"clip": f"{track.parent.name} (10 s)", "bitrates": []}
     for q in range(1, model.config.num_quantizers + 1):

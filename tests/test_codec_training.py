@@ -60,7 +60,7 @@ def _loss_on(codec: HierarchicalCodecModel, objective: CodecObjective, clip: tor
 
 
 def test_a_few_gan_steps_lower_the_reconstruction_loss_on_a_real_clip(real_track):
-    audio, _ = load_audio(real_track / "mixture.wav", sample_rate=RATE, offset=3.0, duration=0.75)
+    audio, _ = load_audio(real_track / "mixture.wav", sampling_rate=RATE, offset=3.0, duration=0.75)
     clip = audio[None]
     torch.manual_seed(0)
     objective = CodecObjective(tiny_args(real_track.parent.parent, quantizer_dropout=0.0))

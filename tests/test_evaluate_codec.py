@@ -34,8 +34,9 @@ def test_si_sdr_and_quality_metrics():
 @pytest.mark.skipif(not opus_available(), reason="needs ffmpeg with libopus")
 def test_evaluate_codec_script_on_two_clips_with_opus(musdb_root, tmp_path):
     clips = []
-    for index, track in enumerate(sorted((musdb_root / "test").iterdir())[:2]):
-        audio, _ = load_audio(track / "mixture.wav", sample_rate=RATE, offset=3.0, duration=1.5)
+    tracks = sorted((musdb_root / "test").iterdir()) + sorted((musdb_root / "train").iterdir())
+    for index, track in enumerate(tracks[:2]):
+        audio, _ = load_audio(track / "mixture.wav", sampling_rate=RATE, offset=3.0, duration=1.5)
         clips.append(save_audio(tmp_path / "clips" / f"clip{index}.wav", audio, RATE))
     torch.manual_seed(0)
     model = HierarchicalCodecModel(HierarchicalCodecConfig(

@@ -37,7 +37,7 @@ LOSSES = {
 @pytest.fixture(scope="module")
 def clip(real_track) -> torch.Tensor:
     """1 s of a real stereo mixture, ``[1, 2, samples]``."""
-    audio, _ = load_audio(real_track / "mixture.wav", sample_rate=RATE, offset=4.0, duration=1.0)
+    audio, _ = load_audio(real_track / "mixture.wav", sampling_rate=RATE, offset=4.0, duration=1.0)
     return audio[None]
 
 

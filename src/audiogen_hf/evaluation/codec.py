@@ -133,7 +133,7 @@ def evaluate_codec(model, files, num_quantizers=None, seconds: float = 10.0, off
     levels = list(num_quantizers or range(1, config.num_quantizers + 1))
     rows = []
     for path in tqdm(list(files), desc="evaluate", disable=not progress):
-        audio, _ = load_audio(path, sample_rate=rate, channels=config.audio_channels, offset=offset,
+        audio, _ = load_audio(path, sampling_rate=rate, channels=config.audio_channels, offset=offset,
                               duration=seconds)
         if audio.shape[-1] < config.hop_length:
             raise ValueError(f"{path}: {audio.shape[-1]} samples is shorter than the codec's hop "

@@ -23,7 +23,7 @@ _EPS = 1e-7
 @lru_cache(maxsize=64)
 def stft_converter(sampling_rate: int, n_fft: int, hop_length: int) -> SpectrogramConverter:
     """A linear-frequency converter whose ``stft`` the losses and discriminators share."""
-    return SpectrogramConverter(sample_rate=sampling_rate, n_fft=n_fft, hop_length=hop_length, mode="linear",
+    return SpectrogramConverter(sampling_rate=sampling_rate, n_fft=n_fft, hop_length=hop_length, mode="linear",
                                 power=1.0, scale="none", top_db=None)
 
 
