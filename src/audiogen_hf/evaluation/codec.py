@@ -148,7 +148,7 @@ def evaluate_codec(model, files, num_quantizers=None, seconds: float = 10.0, off
                          **quality(audio, decoded, rate)})
             for factor in (1, 2) if opus else ():
                 heard, info = opus_roundtrip(audio, rate, kbps * factor)
-                rows.append({**clip, "system": f"opus {factor}x", "target_kbps": kbps * factor,
+                rows.append({**clip, "system": f"opus {factor}x q={q}", "target_kbps": kbps * factor,
                              "bitrate_kbps": info["bitrate_kbps"], "compression_ratio": info["compression_ratio"],
                              **quality(audio, heard, rate)})
     return rows
