@@ -2,7 +2,8 @@
 small Jam Assistant and continue a real recording with it, and train the two spectrogram autoencoders (GTZAN 2-D,
 MUSDB mel 1-D) and reconstruct a held-out real recording with each (wavs, pictures, PESQ and spectral convergence),
 and turn a real corpus track into 16-bit spectrogram images with captions and back to audio, with a PSNR report,
-and train a small genre-conditioned spectrogram diffusion model and generate one clip (and picture) per genre.
+train a small genre-conditioned spectrogram diffusion model and generate one clip (and picture) per genre,
+and train a small hierarchical neural codec and compress a held-out real recording to a .agc file and back.
 
     python scripts/demo.py --corpus_dir data/corpus --output_dir outputs/demo
 """
@@ -226,6 +227,51 @@ def spectrogram_diffusion_report(gtzan_root: Path, output_dir: Path) -> dict:
     return {"validation": metrics, "clips": [str(f) for f in files]}
 
 
+def codec_report(corpus: Path, output_dir: Path) -> dict:
+    """Train the small codec of configs/hierarchical_codec_demo.yaml (about two minutes), compress 10 s of a held-out
+    real recording to ``.agc`` at each bitrate and back; print size, ratio, bitrate, mel distance and SI-SDR (and
+    Opus at the same bitrate when ffmpeg has libopus)."""
+    from audiogen_hf.evaluation.codec import opus_available, opus_roundtrip, quality
+    from audiogen_hf.models.hierarchical_codec.files import compress_file, decompress_file, load_codec
+
+    values, _ = read_config(["--config", str(CONFIGS / "hierarchical_codec_demo.yaml")])
+    arguments_class, objective_class = OBJECTIVES[values.pop("model")]
+    training, model_args = parse_config((TrainingArguments, arguments_class), [], values)
+    run_dir = output_dir / "hierarchical_codec"
+    training.output_dir, model_args.data_root = str(run_dir), str(corpus)
+    if not (run_dir / "pipeline" / "model_index.json").is_file():
+        print(f"\nhierarchical codec: training {training.max_steps} GAN steps on {corpus} (about two minutes)...")
+        train(objective_class(model_args), training)
+    else:
+        print(f"\nhierarchical codec: reusing {run_dir} (delete it to train again)")
+    model = load_codec(run_dir / "pipeline")
+    track = first_real_recording(corpus / "musdb" / "test", "*/mixture.wav")
+    rate = model.config.sampling_rate
+    clip = save_audio(output_dir / "codec_original.wav",
+                      load_audio(track, sampling_rate=rate, channels=2, offset=5.0, duration=10.0)[0], rate)
+    original = load_audio(clip)[0]
+    report = {"clip": f"{track.parent.name} (10 s)", "bitrates": []}
+    for q in range(1, model.config.num_quantizers + 1):
+        agc = output_dir / f"codec_q{q}.agc"
+        sizes = compress_file(model, clip, agc, num_quantizers=q, progress=False)
+        wav = output_dir / f"codec_q{q}_decoded.wav"
+        decompress_file(model, agc, wav, progress=False)
+        metrics = quality(original, load_audio(wav)[0], rate)
+        row = {"quantizers": q, "bytes": sizes["bytes"], "ratio": sizes["compression_ratio"],
+               "kbps": sizes["bitrate_kbps"], **metrics, "agc": str(agc), "decoded": str(wav)}
+        if opus_available():
+            heard, info = opus_roundtrip(original, rate, row["kbps"])
+            row["opus_same_rate"] = {**quality(original, heard, rate), "real_kbps": info["bitrate_kbps"]}
+        report["bitrates"].append(row)
+        opus = "" if "opus_same_rate" not in row else (
+            f" (Opus asked for {row['kbps']:.2f} kbps, wrote {row['opus_same_rate']['real_kbps']:.2f}: mel distance "
+            f"{row['opus_same_rate']['mel_distance']:.2f})")
+        print(f"  {track.parent.name}, 10 s, {q} quantizer(s)/level: {row['bytes']} bytes, {row['ratio']:.0f}:1, "
+              f"{row['kbps']:.2f} kbps, mel distance {row['mel_distance']:.2f}, SI-SDR {row['si_sdr']:.1f} dB{opus}"
+              f" -> {wav}")
+    return report
+
+
 def main() -> None:
     (args,) = HfArgumentParser(DemoArguments).parse_args_into_dataclasses()
     corpus, output_dir = Path(args.corpus_dir), Path(args.output_dir)
@@ -240,6 +286,7 @@ def main() -> None:
         output_dir)
     summary["images"] = images_report(corpus, output_dir)
     summary["spectrogram_diffusion"] = spectrogram_diffusion_report(corpus / "gtzan", output_dir)
+    summary["hierarchical_codec"] = codec_report(corpus, output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"\nsummary: {output_dir / 'summary.json'}")

@@ -7,6 +7,7 @@ from .autoencoder import (
     SpectrogramAutoencoderArguments,
     SpectrogramAutoencoderObjective,
 )
+from .codec import CodecArguments, CodecObjective
 from .diffusion import ImageDiffusionArguments, ImageDiffusionObjective
 from .engine import Objective, checkpoints, train
 from .mel_lstm import MelLSTMArguments, MelLSTMObjective
@@ -16,6 +17,7 @@ OBJECTIVES = {
     "mel_lstm": (MelLSTMArguments, MelLSTMObjective),
     "spectrogram_autoencoder": (SpectrogramAutoencoderArguments, SpectrogramAutoencoderObjective),
     "mel_autoencoder": (MelAutoencoderArguments, MelAutoencoderObjective),
+    "hierarchical_codec": (CodecArguments, CodecObjective),
     "ddpm": (ImageDiffusionArguments, ImageDiffusionObjective),
     "spectrogram_diffusion": (SpectrogramDiffusionArguments, SpectrogramDiffusionObjective),
 }
