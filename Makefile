@@ -7,7 +7,7 @@ CORPUS ?= data/corpus
 SYSTEM_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont fluid-soundfont-gm sox espeak-ng libsndfile1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages corpus demo test test-fast style quality bench clean
+.PHONY: setup system-packages corpus corpus-full demo test test-fast style quality bench clean
 
 setup: system-packages $(VENV)/.installed
 
@@ -25,6 +25,10 @@ $(VENV)/.installed: setup.py
 
 corpus: setup
 	$(PY) scripts/build_corpus.py --output_dir $(CORPUS)
+
+# hours of real music for the training recipes (configs/*_musdb.yaml, *_gtzan.yaml read data/corpus_full)
+corpus-full: setup
+	nice -n 10 $(PY) scripts/build_corpus.py --size full --output_dir data/corpus_full
 
 demo: corpus
 	$(PY) scripts/demo.py --corpus_dir $(CORPUS) --output_dir outputs/demo
@@ -48,6 +52,7 @@ test-fast: quality
 bench: corpus
 	$(PY) scripts/benchmarks/bench_spectrogram.py --corpus_dir $(CORPUS)
 	$(PY) scripts/benchmarks/bench_spectrogram_images.py --corpus_dir $(CORPUS)
+	$(PY) scripts/benchmarks/bench_codec.py --corpus_dir $(CORPUS)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -134,9 +134,9 @@ def jam_report(root: Path, output_dir: Path) -> dict:
     out = pipe(prompt[0], sampling_rate=rate, duration_s=5.0, griffin_lim_iters=64, output_type="pt")
     wav = save_audio(output_dir / "jam_continuation.wav", out.audios.clamp(-1, 1), out.sampling_rate)
     c = pipe.converter.config
-    picture = save_spectrogram_image(output_dir / "jam_continuation.png", out.mels[0], c.sampling_rate, c.hop_length,
-                                     titles=f"{track.parent.name}: 5 s prompt + 5 s continuation (normalised log-mel)",
-                                     ylabel="mel band")
+    picture = save_spectrogram_image(output_dir / "jam_continuation.png", out.spectrograms[0], c.sampling_rate,
+                                     c.hop_length, ylabel="mel band",
+                                     titles=f"{track.parent.name}: 5 s prompt + 5 s continuation (log-mel, dB)")
     print(f"  continued {track.parent.name}: {wav}, {picture}")
     return {"validation": metrics, "prompt": track.parent.name, "audio": str(wav), "picture": str(picture)}
 

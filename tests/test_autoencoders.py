@@ -239,3 +239,30 @@ class MelAutoencoderModelTest(ModelTesterMixin, unittest.TestCase):
 
 class MelVariationalAutoencoderModelTest(MelAutoencoderModelTest):
     variational = True
+
+
+@pytest.mark.parametrize("variational", [False, True])
+def test_bf16_pipeline_matches_float32(tmp_path, variational):
+    """Loaded with dtype=torch.bfloat16 the pipeline casts its inputs to the model's dtype, returns float32 audio,
+    and reconstructs close to float32; prior samples come from randn_tensor with a CPU generator."""
+    from audiogen_hf.audio import SpectrogramConverter
+
+    torch.manual_seed(0)
+    model = SpectrogramAutoencoderModel(SpectrogramAutoencoderConfig(num_bins=65, num_frames=32, channels=[4, 8],
+                                                                     latent_dim=8, variational=variational))
+    converter = SpectrogramConverter(sampling_rate=16000, n_fft=128, hop_length=32, mode="linear", power=1.0,
+                                     normalization="per_clip")
+    AudioAutoencoderPipeline(model=model, converter=converter).save_pretrained(tmp_path)
+    full = AudioAutoencoderPipeline.from_pretrained(tmp_path)
+    half = AudioAutoencoderPipeline.from_pretrained(tmp_path, dtype=torch.bfloat16)
+    assert half.model.dtype == torch.bfloat16
+    t = torch.arange(6000) / 16000
+    audio = (0.3 * torch.sin(2 * torch.pi * 440 * t) * torch.exp(-2 * t))[None]
+    a = full(audio, sampling_rate=16000, output_type="pt")
+    b = half(audio, sampling_rate=16000, output_type="pt")
+    assert b.audios.dtype == torch.float32 and b.audios.shape == a.audios.shape == audio.shape
+    assert torch.isfinite(b.audios).all()
+    assert (a.spectrograms - b.spectrograms).abs().mean() < 1.0  # dB: bf16 keeps ~3 significant digits
+    if variational:
+        sampled = half(num_samples=2, generator=torch.Generator().manual_seed(0), output_type="pt")
+        assert sampled.audios.dtype == torch.float32 and torch.isfinite(sampled.audios).all()

@@ -1,6 +1,9 @@
 """The engine with more than one optimizer (a GAN-shaped toy objective): both groups learn, a group's loss never
 leaves gradients on another group, and a resumed run equals an uninterrupted one."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -84,3 +87,32 @@ def test_a_parameter_in_two_groups_is_refused(tmp_path):
     objective.parameter_groups = lambda model: {"a": model.parameters(), "b": model.generator.parameters()}
     with pytest.raises(ValueError, match="more than one group"):
         train(objective, TrainingArguments(output_dir=str(tmp_path), max_steps=1, report_to=None))
+
+
+def test_progress_bar_on_the_main_process_and_logging_without_accelerate_state(tmp_path, capfd):
+    run(tmp_path / "a", max_steps=6, checkpointing_steps=3)
+    err = capfd.readouterr().err
+    assert "training" in err and "6/6" in err and "generator=" in err  # tqdm bar with the losses as postfix
+    run(tmp_path / "a", max_steps=8, resume_from_checkpoint="latest")
+    err = capfd.readouterr().err
+    assert "6/8" in err and "8/8" in err  # a resumed run's bar starts at its step
+
+    import logging
+
+    from audiogen_hf.logging_utils import get_logger
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = get_logger("audiogen_hf.test")
+    logger.logger.addHandler(handler)
+    try:
+        logger.warning("once %d", 1)
+    finally:
+        logger.logger.removeHandler(handler)
+    assert [r.getMessage() for r in records][-1].endswith("once 1")  # through accelerate's adapter (a state exists)
+    # without any accelerate state (a script, a notebook) the logger still logs instead of raising
+    code = "import logging; logging.basicConfig(); from audiogen_hf.logging_utils import get_logger; " \
+           "get_logger('x').warning('no state yet')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "no state yet" in result.stderr

@@ -83,3 +83,30 @@ def test_ogg_vorbis_loads_through_libsndfile(tmp_path, music):
     torch.testing.assert_close(audio, torch.from_numpy(reference.T.copy()))
     mono, _ = load_audio(path, channels=1, sampling_rate=16000)
     assert mono.shape == (1, round(audio.shape[1] * 16000 / 22050))
+
+
+def test_prepare_audio_turns_user_audio_into_pipeline_input():
+    import numpy as np
+
+    from audiogen_hf.audio import prepare_audio, to_mono
+
+    clip = np.array([0.0, 0.5, -0.5, 0.25], dtype=np.float32)
+    assert torch.equal(prepare_audio(clip, 16000, 16000), torch.from_numpy(clip)[None])  # mono -> [1, samples]
+    pcm16 = (clip * 32768).astype(np.int16)
+    assert torch.equal(prepare_audio(pcm16, 16000, 16000), torch.from_numpy(clip)[None])
+    pcm8 = (clip * 128 + 128).astype(np.uint8)  # WAV's unsigned 8-bit
+    assert torch.allclose(prepare_audio(pcm8, 16000, 16000), torch.from_numpy(clip)[None], atol=1 / 128)
+    batch = prepare_audio(torch.stack([torch.from_numpy(clip)] * 3).double(), 16000, 16000)
+    assert batch.shape == (3, 4) and batch.dtype == torch.float32
+    resampled = prepare_audio(torch.randn(2, 44100), 44100, 22050)
+    assert resampled.shape == (2, 22050)
+    with pytest.raises(ValueError, match="pass sampling_rate"):
+        prepare_audio(clip, None, 16000)
+    with pytest.raises(ValueError, match="mono"):
+        prepare_audio(np.zeros((1, 2, 4), np.float32), 16000, 16000)
+    with pytest.raises(ValueError, match="NaN"):
+        prepare_audio(np.array([0.0, np.nan], np.float32), 16000, 16000)
+    with pytest.raises(ValueError, match="no samples"):
+        prepare_audio(np.zeros(0, np.float32), 16000, 16000)
+    stereo = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert torch.equal(to_mono(stereo), torch.tensor([0.5, 0.5])) and torch.equal(to_mono(stereo[0]), stereo[0])

@@ -36,8 +36,8 @@ def test_training_lowers_validation_loss_and_saves_model_and_pipeline(tmp_path, 
     assert metrics["step"] == 30
     assert metrics["mse"] < 0.9 * before["mse"]
     pipe = MelContinuationPipeline.from_pretrained(tmp_path / "pipeline")
-    out = pipe(torch.zeros(22050).uniform_(-0.1, 0.1), num_frames=4, output_type="mel")
-    assert out.mels.shape == (1, 32, 22050 // 256 + 1 + 4)
+    out = pipe(torch.zeros(22050).uniform_(-0.1, 0.1), sampling_rate=22050, num_frames=4, output_type="spectrogram")
+    assert out.spectrograms.shape == (1, 32, 22050 // 256 + 1 + 4)
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, musdb_root):

@@ -20,6 +20,8 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 
+from ..configuration_utils import check_field
+
 MODES = ("linear", "mel")
 SCALES = ("none", "log", "db")
 NORMALIZATIONS = ("none", "per_clip", "fixed")
@@ -336,8 +338,7 @@ class SpectrogramConverter(ConfigMixin, SchedulerMixin):
 
 
 def _check(ok: bool, field: str, value, allowed: str) -> None:
-    if not ok:
-        raise ValueError(f"SpectrogramConverter: invalid {field}={value!r}; it must be {allowed}")
+    check_field("SpectrogramConverter", ok, field, value, allowed)
 
 
 def _check_audio(audio: torch.Tensor, n_fft: int) -> torch.Tensor:

@@ -33,6 +33,7 @@ from typing import Iterable, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from ..configuration_utils import check_field
 from .io import load_audio, resample, to_channels
 from .png_chunks import describe, insert_text_chunk, read_png_header_and_text  # noqa: F401 (re-exported)
 from .spectrogram import SpectrogramConverter, denormalize_range, from_db, normalize_range, to_db
@@ -65,8 +66,7 @@ class SpectrogramImageConfig:
 
     def __post_init__(self):
         def check(ok, name, value, allowed):
-            if not ok:
-                raise ValueError(f"SpectrogramImageConfig: invalid {name}={value!r}; it must be {allowed}")
+            check_field("SpectrogramImageConfig", ok, name, value, allowed)
 
         check(isinstance(self.n_fft, int) and self.n_fft >= 16, "n_fft", self.n_fft, "an integer >= 16")
         check(isinstance(self.hop_length, int) and 0 < self.hop_length <= self.n_fft // 2, "hop_length",

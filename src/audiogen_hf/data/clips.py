@@ -8,7 +8,6 @@ file never stops a long map.
 
 from __future__ import annotations
 
-import logging
 from typing import Optional, Sequence
 
 import numpy as np
@@ -17,8 +16,9 @@ from datasets import Array2D, Array3D, Array4D, Audio, Dataset, Features, Value
 
 from ..audio.io import AudioLoadError, load_audio
 from ..audio.spectrogram import SpectrogramConverter
+from ..logging_utils import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def window_starts(num_samples: int, clip_samples: int, hop_samples: int, pad_last: bool) -> list[int]:

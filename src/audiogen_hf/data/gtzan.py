@@ -9,7 +9,6 @@ loads with ``datasets.load_dataset`` for users with network.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from importlib import resources
 from pathlib import Path
@@ -17,7 +16,9 @@ from typing import Optional, Union
 
 from datasets import Audio, Dataset, load_dataset
 
-logger = logging.getLogger(__name__)
+from ..logging_utils import get_logger
+
+logger = get_logger(__name__)
 
 SPLITS = ("train", "valid", "test")
 GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")

@@ -13,7 +13,6 @@ audio use ``load_image_dataset`` (the column cast to ``Image(decode=False)``) an
 from __future__ import annotations
 
 import json
-import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,9 @@ from ..audio.spectrogram_images import (
     read_spectrogram_image,
     write_spectrogram_image,
 )
+from ..logging_utils import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".mp4", ".aiff", ".aif", ".opus"}
 CAPTION_MODES = ("tags", "narrative", "none")
 

@@ -148,9 +148,9 @@ def fetch_fashion_mnist(output_dir: Union[str, Path],
     manifest = output_dir / "manifest.json"
     if manifest.is_file():
         return output_dir
-    from .corpus import fetch_package
+    from .corpus.debian import fetch_debian_package
 
-    source = fetch_package(FASHION_MNIST_PACKAGE, Path(cache_dir).expanduser()) / FASHION_MNIST_DIR
+    source = fetch_debian_package(FASHION_MNIST_PACKAGE, cache_dir) / FASHION_MNIST_DIR
     partial = output_dir.with_name(output_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)

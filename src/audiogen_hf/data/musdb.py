@@ -9,14 +9,15 @@ Layouts read from a local ``root``:
 from __future__ import annotations
 
 import json
-import logging
 from importlib import resources
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from datasets import Audio, Dataset, Features, Value
 
-logger = logging.getLogger(__name__)
+from ..logging_utils import get_logger
+
+logger = get_logger(__name__)
 
 STEMS = ("mixture", "drums", "bass", "other", "vocals")
 SUBSETS = ("train", "test")

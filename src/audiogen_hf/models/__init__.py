@@ -1,5 +1,13 @@
 """Models, one folder each (configuration + modeling), registered with the transformers Auto classes on import."""
 
+from .hierarchical_codec import (
+    HierarchicalCodecConfig,
+    HierarchicalCodecDecoderOutput,
+    HierarchicalCodecEncoderOutput,
+    HierarchicalCodecFeatureExtractor,
+    HierarchicalCodecModel,
+    HierarchicalCodecOutput,
+)
 from .image_classifier import ImageClassifierConfig, ImageClassifierModel, ImageClassifierOutput
 from .mel_autoencoder import (
     MelAutoencoderConfig,

@@ -1,8 +1,3 @@
-"""Validation shared by the model configurations."""
+"""Validation shared by the model configurations (the library-wide helper, re-exported where model configs find it)."""
 
-
-def check_fields(config_name: str, checks: list) -> None:
-    """Raise a ``ValueError`` naming the first failing field of ``checks``: ``(ok, field, value, allowed)`` tuples."""
-    for ok, field, value, allowed in checks:
-        if not ok:
-            raise ValueError(f"{config_name}: invalid {field}={value!r}; it must be {allowed}")
+from ..configuration_utils import check_field, check_fields  # noqa: F401

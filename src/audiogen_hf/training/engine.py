@@ -7,7 +7,6 @@ log_with, project_config)``, ``prepare``, ``accumulate``, clipping, ``get_schedu
 """
 
 import json
-import logging
 import math
 import re
 import shutil
@@ -25,12 +24,14 @@ from diffusers.training_utils import EMAModel
 from huggingface_hub import ModelCard, ModelCardData
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 from transformers import get_scheduler
 
 from ..evaluation import save_training_curves
+from ..logging_utils import get_logger
 from .arguments import TrainingArguments
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 
 
@@ -72,7 +73,11 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     """Train, checkpoint, validate and save; returns the last validation metrics (and ``step``)."""
     output_dir = Path(args.output_dir)
     # A second train() in the same process (a notebook, the tests) may ask for another mixed precision: forget the
-    # previous run's AcceleratorState (the process group, PartialState, is kept).
+    # previous run's AcceleratorState (the process group, PartialState, is kept). Accelerate has no public way to do
+    # this: AcceleratorState is a process-wide singleton whose mixed precision cannot change once set (a new
+    # Accelerator raises "AcceleratorState has already been initialized and cannot be changed, restart your
+    # runtime"), and end_training / free_memory leave it in place; accelerate's own test suite calls this private
+    # reset for the same reason.
     AcceleratorState._reset_state()
     accelerator = Accelerator(
         mixed_precision=args.mixed_precision,
@@ -148,6 +153,8 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     # Accelerate syncs gradients at the end of every epoch, so an epoch is exactly steps_per_epoch steps.
     epoch, steps_into_epoch = divmod(step, steps_per_epoch)
     skip = steps_into_epoch * args.gradient_accumulation_steps
+    progress = tqdm(total=max_steps, initial=step, desc="training", unit="step", dynamic_ncols=True,
+                    disable=not accelerator.is_local_main_process)  # one bar per machine, not one per process
     while step < max_steps:
         train_loader.set_epoch(epoch)
         loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
@@ -172,6 +179,8 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
             if ema is not None:
                 ema.step(accelerator.unwrap_model(model).parameters())
             step += 1
+            progress.update()
+            progress.set_postfix({name: f"{value:.4g}" for name, value in losses.items()}, refresh=False)
             prefix = {name: "train/" if len(groups) == 1 else f"train/{name}_" for name in groups}
             _log(accelerator, history, {
                 **{f"{prefix[name]}loss": value for name, value in losses.items()},
@@ -184,6 +193,7 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
             if step >= max_steps:
                 break
         epoch += 1
+    progress.close()
 
     accelerator.wait_for_everyone()
     unwrapped = accelerator.unwrap_model(model)

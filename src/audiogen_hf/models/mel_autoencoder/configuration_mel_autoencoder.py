@@ -17,6 +17,21 @@ class MelAutoencoderConfig(PretrainedConfig):
         mel_l1_weight: loss = MSE + ``mel_l1_weight`` x L1 on the normalised mels.
         variational, kl_weight, kl_warmup_steps: Gaussian latent with a KL term (mean over latent dimensions)
             whose weight rises linearly from 0 over ``kl_warmup_steps`` training batches.
+
+    Example:
+
+    ```python
+    >>> from audiogen_hf.models import MelAutoencoderConfig
+
+    >>> config = MelAutoencoderConfig(n_mels=64, num_frames=128)
+    >>> config.latent_channels
+    128
+    >>> MelAutoencoderConfig(n_mels=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: MelAutoencoderConfig: invalid ...
+
+    ```
     """
 
     model_type = "mel_autoencoder"

@@ -23,6 +23,21 @@ class MelLSTMConfig(PretrainedConfig):
             (computed on linear-scale mels and back-propagated; the seed's ``--spectral_backward``). Centroid and
             bandwidth are measured in units of the Nyquist frequency.
         initializer_range: std of the output projection's initial weights.
+
+    Example:
+
+    ```python
+    >>> from audiogen_hf.models import MelLSTMConfig
+
+    >>> config = MelLSTMConfig(n_mels=64, spectral_loss_weights={"centroid": 0.1})
+    >>> config.sampling_rate
+    22050
+    >>> MelLSTMConfig(n_mels=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: MelLSTMConfig: invalid ...
+
+    ```
     """
 
     model_type = "mel_lstm"

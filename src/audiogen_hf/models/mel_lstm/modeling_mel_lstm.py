@@ -1,26 +1,43 @@
-"""The Jam Assistant: an LSTM that continues music by predicting the next mel frame."""
+"""MelLSTMModel: an LSTM that continues music by predicting the next mel-spectrogram frame.
+
+Origin: the "Jam Assistant" system, an LSTM trained on MUSDB18 mixtures to predict each next mel frame from the
+previous ones (MSE, optionally plus spectral-feature losses on linear-scale mels back-propagated with
+``--spectral_backward``), whose generated mels become audio through Griffin-Lim. Here it is a transformers
+``PreTrainedModel`` that predicts the change from the current frame (a residual), generates frame by frame from a
+prompt, and is wrapped with its spectrogram converter by ``MelContinuationPipeline``.
+
+Shapes (``B`` batch, ``T`` frames, ``M`` = ``n_mels``): ``input_mels`` / ``labels`` / ``predictions``
+``[B, T, M]`` (frame-major, the LSTM's ``batch_first`` layout; the converter's spectrograms are ``[B, M, T]``);
+``state``: the LSTM's ``(h, c)``, each ``[num_layers, B, hidden_size]``.
+"""
 
 from dataclasses import dataclass
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
+from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from ...audio.features import mel_frequencies, spectral_features
+from ...audio.spectrogram import denormalize_range, from_db
 from .configuration_mel_lstm import SPECTRAL_FEATURES, MelLSTMConfig
 
 
 @dataclass
 class MelLSTMOutput(ModelOutput):
     """
-    loss: MSE of the predicted next frames (plus the weighted spectral losses), when ``labels`` are given.
-    predictions: ``[batch, frames, n_mels]``, frame ``t`` predicts input frame ``t + 1``.
-    spectral_losses: each weighted feature's mean absolute difference (unweighted), when computed.
-    state: the LSTM ``(h, c)`` after the last frame, to continue from.
+    Args:
+        loss (`torch.FloatTensor`, *optional*): MSE of the predicted next frames (plus the weighted spectral losses),
+            when ``labels`` are given.
+        predictions (`torch.FloatTensor` of shape `[batch, frames, n_mels]`): frame ``t`` predicts input frame
+            ``t + 1``.
+        spectral_losses (`dict`, *optional*): each weighted feature's mean absolute difference (unweighted), when
+            computed.
+        state (`tuple(torch.FloatTensor)`): the LSTM ``(h, c)`` after the last frame, to continue from.
     """
 
     loss: Optional[torch.FloatTensor] = None
@@ -50,8 +67,28 @@ class MelLSTMPreTrainedModel(PreTrainedModel):
 
 
 class MelLSTMModel(MelLSTMPreTrainedModel):
-    """``input_mels`` ``[batch, frames, n_mels]`` -> the next frame after each input frame, predicted as the current
-    frame plus a learned change."""
+    """The Jam Assistant's next-frame LSTM: ``input_mels`` ``[batch, frames, n_mels]`` -> the next frame after each
+    input frame, predicted as the current frame plus a learned change (``LSTM -> Dropout -> Linear``).
+
+    Args:
+        config ([`MelLSTMConfig`]): sizes, the mel scale of the frames and the spectral-loss weights.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from audiogen_hf.models import MelLSTMConfig, MelLSTMModel
+
+    >>> model = MelLSTMModel(MelLSTMConfig(n_mels=16, hidden_size=32, num_layers=1))
+    >>> mels = torch.rand(2, 40, 16)  # normalised log-mels, frame-major
+    >>> out = model(mels[:, :-1], labels=mels[:, 1:])
+    >>> out.predictions.shape, out.loss.shape
+    (torch.Size([2, 39, 16]), torch.Size([]))
+    >>> model.generate(mels[:, :20], num_frames=8).shape  # only the new frames
+    torch.Size([2, 8, 16])
+
+    ```
+    """
 
     def __init__(self, config: MelLSTMConfig):
         super().__init__(config)
@@ -75,8 +112,18 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         state: Optional[tuple] = None,
         return_dict: Optional[bool] = None,
     ):
-        """``labels`` ``[batch, frames, n_mels]`` are the frames that follow each input frame
-        (``input_mels = mels[:, :-1]``, ``labels = mels[:, 1:]``)."""
+        """Predict the frame after each input frame.
+
+        Args:
+            input_mels (`torch.Tensor` of shape `[batch, frames, n_mels]`): mel frames in the config's scale.
+            labels (`torch.Tensor` of shape `[batch, frames, n_mels]`, *optional*): the frames that follow each input
+                frame (``input_mels = mels[:, :-1]``, ``labels = mels[:, 1:]``); with them the loss is computed.
+            state (`tuple`, *optional*): the LSTM ``(h, c)`` to continue from (``MelLSTMOutput.state``).
+            return_dict (`bool`, *optional*, defaults to `config.return_dict`): a `ModelOutput` or a tuple.
+
+        Returns:
+            [`MelLSTMOutput`] or a tuple of its non-``None`` fields.
+        """
         self._check(input_mels, "input_mels")
         hidden, state = self.lstm(input_mels, state)
         # Residual: the network predicts the change from the current frame, the strong baseline for music.
@@ -97,8 +144,7 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         """Model frames -> linear mel power (undoes the normalised dB scale when ``target_log``)."""
         if not self.config.target_log:
             return mels.clamp_min(0)
-        low, high = self.config.db_range
-        return torch.pow(10.0, (mels * (high - low) + low) / 10.0)
+        return from_db(denormalize_range(mels, *self.config.db_range), power=True)
 
     def spectral_errors(self, predictions: torch.Tensor, labels: torch.Tensor,
                         names: tuple = SPECTRAL_FEATURES) -> dict:
@@ -130,31 +176,47 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         """Continue ``prompt_mels`` ``[batch, frames, n_mels]`` by ``num_frames`` frames, each predicted from the
         previous ones; returns only the new frames ``[batch, num_frames, n_mels]``.
 
-        ``noise_scale`` > 0 adds Gaussian noise of that std (drawn from ``generator``) to each predicted frame before
-        it is fed back, for varied continuations; at 0 generation is deterministic.
+        ``noise_scale`` > 0 adds Gaussian noise of that std (drawn from ``generator`` with diffusers' ``randn_tensor``,
+        so a CPU generator works with a model on any device) to each predicted frame before it is fed back, for varied
+        continuations; at 0 generation is deterministic. ``MelContinuationPipeline`` runs the same two steps
+        (``start_generation``, then ``generation_step`` per frame) under its progress bar.
         """
         if not isinstance(num_frames, int) or num_frames < 1:
             raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
-        if noise_scale < 0:
-            raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
         was_training = self.training
         self.eval()
-
-        def next_frame(predictions: torch.Tensor) -> torch.Tensor:
-            if noise_scale > 0:
-                noise = torch.randn(predictions.shape, generator=generator, device=predictions.device,
-                                    dtype=predictions.dtype)
-                predictions = predictions + noise_scale * noise
-            return self.clamp_frames(predictions)
-
-        output = self(prompt_mels, return_dict=True)
-        frame, state, frames = next_frame(output.predictions[:, -1:]), output.state, []
+        frame, state = self.start_generation(prompt_mels, noise_scale, generator)
+        frames = []
         for _ in range(num_frames):
             frames.append(frame)
-            output = self(frame, state=state, return_dict=True)
-            frame, state = next_frame(output.predictions), output.state
+            frame, state = self.generation_step(frame, state, noise_scale, generator)
         self.train(was_training)
         return torch.cat(frames, dim=1)
+
+    @torch.no_grad()
+    def start_generation(self, prompt_mels: torch.Tensor, noise_scale: float = 0.0,
+                         generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, tuple]:
+        """Read the prompt ``[batch, frames, n_mels]`` (cast to the model's dtype): ``(first new frame [batch, 1,
+        n_mels], LSTM state)``. Call in eval mode."""
+        if noise_scale < 0:
+            raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
+        output = self(prompt_mels.to(self.dtype), return_dict=True)
+        return self._next_frame(output.predictions[:, -1:], noise_scale, generator), output.state
+
+    @torch.no_grad()
+    def generation_step(self, frame: torch.Tensor, state: tuple, noise_scale: float = 0.0,
+                        generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, tuple]:
+        """Feed back ``frame`` ``[batch, 1, n_mels]``: ``(the frame after it, new state)``."""
+        output = self(frame, state=state, return_dict=True)
+        return self._next_frame(output.predictions, noise_scale, generator), output.state
+
+    def _next_frame(self, predictions: torch.Tensor, noise_scale: float,
+                    generator: Optional[torch.Generator]) -> torch.Tensor:
+        if noise_scale > 0:
+            noise = randn_tensor(predictions.shape, generator=generator, device=predictions.device,
+                                 dtype=predictions.dtype)
+            predictions = predictions + noise_scale * noise
+        return self.clamp_frames(predictions)
 
     def clamp_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """Keep generated frames in the training range, so errors do not run away as they feed back."""

@@ -17,6 +17,21 @@ class SpectrogramAutoencoderConfig(PretrainedConfig):
         variational: Gaussian latent (mean and log-variance) with a KL term, so spectrograms can be sampled.
         kl_weight: weight of the KL term (mean over latent dimensions) against the MSE (mean over bins).
         kl_warmup_steps: the KL weight rises linearly from 0 over this many training batches (0: no warm-up).
+
+    Example:
+
+    ```python
+    >>> from audiogen_hf.models import SpectrogramAutoencoderConfig
+
+    >>> config = SpectrogramAutoencoderConfig(variational=True, kl_warmup_steps=1000)
+    >>> config.latent_dim
+    128
+    >>> SpectrogramAutoencoderConfig(num_bins=0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: SpectrogramAutoencoderConfig: invalid ...
+
+    ```
     """
 
     model_type = "spectrogram_autoencoder"

@@ -8,17 +8,22 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
-from ...audio.io import resample
-from ...audio.spectrogram import SpectrogramConverter
+from ...audio.io import prepare_audio
+from ...audio.spectrogram import SpectrogramConverter, denormalize_range
 from ...models import MelAutoencoderModel, SpectrogramAutoencoderModel
+
+OUTPUT_TYPES = ("np", "pt", "spectrogram")
 
 
 @dataclass
 class AudioAutoencoderPipelineOutput(BaseOutput):
     """
-    audios: ``[batch, samples]`` reconstructed (same length as the input) or sampled audio (np or torch).
-    sampling_rate: rate of ``audios``.
-    spectrograms: ``[batch, bins, frames]`` the decoded spectrograms in the converter's scale (dB for ``scale="db"``).
+    Args:
+        audios (`np.ndarray` or `torch.Tensor` of shape `[batch, samples]`): reconstructed (same length as the
+            input) or sampled audio; ``None`` for ``output_type="spectrogram"``.
+        sampling_rate (`int`): the rate of ``audios`` (the converter's).
+        spectrograms (`np.ndarray` or `torch.Tensor` of shape `[batch, bins, frames]`): the decoded spectrograms in
+            the converter's scale (dB for ``scale="db"``).
     """
 
     audios: Optional[Union[np.ndarray, torch.Tensor]]
@@ -27,13 +32,40 @@ class AudioAutoencoderPipelineOutput(BaseOutput):
 
 
 class AudioAutoencoderPipeline(DiffusionPipeline):
-    """Components: ``model`` (``SpectrogramAutoencoderModel`` or ``MelAutoencoderModel``) and ``converter``
-    (``SpectrogramConverter`` producing the model's ``[bins, frames]`` with ``per_clip`` or ``fixed`` normalisation).
+    """Audio -> normalised spectrogram windows -> autoencoder -> spectrogram -> audio; or prior samples -> audio.
 
     Audio longer than one model window is cut into consecutive windows of ``num_frames`` frames of one STFT (the last
     one ending at the clip's end), each normalised on its own as in training, decoded, and inverted as one signal
     (no seams from separate inversions).
+
+    Args:
+        model ([`SpectrogramAutoencoderModel`] or [`MelAutoencoderModel`]): the autoencoder.
+        converter ([`SpectrogramConverter`]): produces the model's ``[bins, frames]`` with ``per_clip`` or ``fixed``
+            normalisation.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from audiogen_hf import AudioAutoencoderPipeline, SpectrogramConverter
+    >>> from audiogen_hf import SpectrogramAutoencoderConfig, SpectrogramAutoencoderModel
+
+    >>> model = SpectrogramAutoencoderModel(SpectrogramAutoencoderConfig(num_bins=65, num_frames=32, channels=[4, 8],
+    ...                                                                  latent_dim=8, variational=True))
+    >>> converter = SpectrogramConverter(sampling_rate=16000, n_fft=128, hop_length=32, mode="linear", power=1.0,
+    ...                                  normalization="per_clip")
+    >>> pipe = AudioAutoencoderPipeline(model=model, converter=converter)
+    >>> pipe.set_progress_bar_config(disable=True)
+    >>> audio = 0.1 * torch.randn(2, 4000, generator=torch.Generator().manual_seed(0))
+    >>> pipe(audio, sampling_rate=16000).audios.shape  # reconstruction: same length
+    (2, 4000)
+    >>> pipe(num_samples=3, generator=torch.Generator().manual_seed(0)).spectrograms.shape  # prior samples
+    (3, 65, 32)
+
+    ```
     """
+
+    window_batch_size = 64  # model windows decoded per forward pass (the progress bar counts these batches)
 
     def __init__(self, model: Union[SpectrogramAutoencoderModel, MelAutoencoderModel],
                  converter: SpectrogramConverter):
@@ -60,15 +92,29 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
         output_type: str = "np",
         return_dict: bool = True,
     ):
-        """With mono ``audio`` (``[samples]`` or ``[batch, samples]``, at ``sampling_rate``): its reconstruction.
-        Without: ``num_samples`` clips decoded from latents drawn with ``generator`` (variational models).
+        """Reconstruct ``audio``, or (without it) sample ``num_samples`` clips from the prior.
 
-        ``phase``: ``"griffin_lim"`` estimates the phase (as for sampled audio); ``"input"`` reuses the input's
-        STFT phase (linear converters), so only the magnitude's reconstruction error is heard.
-        ``output_type``: ``"np"``, ``"pt"`` or ``"spectrogram"`` (no audio synthesis).
+        Args:
+            audio (`np.ndarray` or `torch.Tensor`, *optional*): mono ``[samples]`` or a batch ``[batch, samples]``;
+                float in [-1, 1] or integer PCM.
+            sampling_rate (`int`): the rate of ``audio`` (required with ``audio``); it is resampled to the
+                converter's rate.
+            num_samples (`int`, *optional*, defaults to 1): clips to sample when no ``audio`` is given (variational
+                models).
+            generator (`torch.Generator`, *optional*): for the prior samples.
+            phase (`str`, *optional*, defaults to `"griffin_lim"`): ``"griffin_lim"`` estimates the phase (as for
+                sampled audio); ``"input"`` reuses the input's STFT phase (linear converters), so only the
+                magnitude's reconstruction error is heard.
+            griffin_lim_iters (`int`, *optional*): Griffin-Lim iterations (default: the converter's).
+            output_type (`str`, *optional*, defaults to `"np"`): ``"np"``, ``"pt"`` or ``"spectrogram"`` (no audio
+                synthesis: ``audios`` is ``None`` and ``spectrograms`` stay torch tensors).
+            return_dict (`bool`, *optional*, defaults to `True`): a [`AudioAutoencoderPipelineOutput`] or a tuple.
+
+        Returns:
+            [`AudioAutoencoderPipelineOutput`] or a tuple of its non-``None`` fields.
         """
-        if output_type not in ("np", "pt", "spectrogram"):
-            raise ValueError(f"output_type must be 'np', 'pt' or 'spectrogram', got {output_type!r}")
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
         if phase not in ("griffin_lim", "input"):
             raise ValueError(f"phase must be 'griffin_lim' or 'input', got {phase!r}")
         self.model.eval()
@@ -92,22 +138,15 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
     def _sample(self, num_samples: int, generator: Optional[torch.Generator]) -> torch.Tensor:
         """Decoded prior samples ``[num_samples, bins, frames]`` in the converter's scale; ``per_clip`` converters
         map them onto their ``norm_range``."""
-        decoded = self.model.decode(self.model.prior_latents(num_samples, generator)).spectrograms.float()
-        low, high = self.converter.config.norm_range
-        return decoded * (high - low) + low
+        latents = self.model.prior_latents(num_samples, generator)
+        decoded = self.model.decode(latents).spectrograms.float()
+        return denormalize_range(decoded, *self.converter.config.norm_range)
 
     def _reconstruct(self, audio, sampling_rate: Optional[int], keep_phase: bool):
-        converter, rate = self.converter, self.converter.config.sampling_rate
+        converter = self.converter
         if keep_phase and converter.config.mode != "linear":
             raise ValueError("phase='input' needs a linear converter; mel spectrograms cannot carry the STFT phase")
-        audio = torch.as_tensor(audio, dtype=torch.float32, device=self.device)
-        audio = audio[None] if audio.dim() == 1 else audio
-        if audio.dim() != 2:
-            raise ValueError(f"audio must be mono [samples] or [batch, samples], got shape {tuple(audio.shape)}")
-        if sampling_rate is None:
-            raise ValueError(f"pass sampling_rate (the model works at {rate} Hz)")
-        if sampling_rate != rate:
-            audio = resample(audio, sampling_rate, rate)
+        audio = prepare_audio(audio, sampling_rate, converter.config.sampling_rate, device=self._execution_device)
         analysed = converter.audio_to_spectrogram(audio, return_phase=keep_phase)
         scaled = converter.denormalize(analysed.spectrogram, analysed.stats)  # [batch, bins, frames]
         batch, bins, frames = scaled.shape
@@ -121,7 +160,8 @@ class AudioAutoencoderPipeline(DiffusionPipeline):
             starts.append(scaled.shape[-1] - window)
         windows = torch.stack([scaled[..., s : s + window] for s in starts], dim=1).flatten(0, 1)
         normalised, stats = converter.normalize(windows)  # each window on its own, as in training
-        decoded = self.model(normalised.to(self.model.dtype)).reconstruction.float()
+        decoded = torch.cat([self.model(chunk.to(self.model.dtype)).reconstruction.float()
+                             for chunk in self.progress_bar(normalised.split(self.window_batch_size))])
         decoded = converter.denormalize(decoded, stats).view(batch, len(starts), bins, window)
         rebuilt = torch.empty_like(scaled)
         for index, start in enumerate(starts):

@@ -9,28 +9,58 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
-from ...audio.io import resample
+from ...audio.io import prepare_audio
 from ...audio.spectrogram import SpectrogramConverter
 from ...models.mel_lstm import MelLSTMModel
+
+OUTPUT_TYPES = ("np", "pt", "spectrogram")
 
 
 @dataclass
 class MelContinuationPipelineOutput(BaseOutput):
     """
-    audios: ``[batch, samples]`` prompt followed by its continuation (np or torch per ``output_type``); ``None`` for
-        ``output_type="mel"``.
-    sampling_rate: rate of ``audios``.
-    mels: ``[batch, n_mels, frames]`` normalised mels of prompt + continuation.
+    Args:
+        audios (`np.ndarray` or `torch.Tensor` of shape `[batch, samples]`): the prompt followed by its continuation;
+            ``None`` for ``output_type="spectrogram"``.
+        sampling_rate (`int`): the rate of ``audios`` (the converter's).
+        spectrograms (`np.ndarray` or `torch.Tensor` of shape `[batch, n_mels, frames]`): the mels of prompt +
+            continuation in the converter's scale (dB for a ``scale="db"`` converter).
     """
 
     audios: Optional[Union[np.ndarray, torch.Tensor]]
     sampling_rate: int
-    mels: Union[np.ndarray, torch.Tensor]
+    spectrograms: Union[np.ndarray, torch.Tensor]
 
 
 class MelContinuationPipeline(DiffusionPipeline):
-    """Components: ``model`` (``MelLSTMModel``) and ``converter`` (``SpectrogramConverter``, mel mode, dB scale,
-    ``fixed`` normalisation over the model's ``db_range`` when ``model.config.target_log``)."""
+    """Continue music: the prompt's mel frames are fed to the LSTM, which predicts the frames that follow one by one;
+    the prompt + continuation mels become audio through the converter's fast Griffin-Lim, and the prompt's own
+    samples are kept as they were.
+
+    Args:
+        model ([`MelLSTMModel`]): the next-frame predictor.
+        converter ([`SpectrogramConverter`]): mel mode with the model's ``n_mels`` and ``sampling_rate``; for a
+            ``target_log`` model dB scale with ``fixed`` normalisation over the model's ``db_range``, else linear
+            (``scale="none"``, ``normalization="none"``).
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from audiogen_hf import MelContinuationPipeline, MelLSTMConfig, MelLSTMModel, SpectrogramConverter
+
+    >>> model = MelLSTMModel(MelLSTMConfig(n_mels=32, hidden_size=32, num_layers=1, sampling_rate=16000))
+    >>> converter = SpectrogramConverter(sampling_rate=16000, n_fft=512, hop_length=128, n_mels=32,
+    ...                                  normalization="fixed", norm_range=model.config.db_range)
+    >>> pipe = MelContinuationPipeline(model=model, converter=converter)
+    >>> pipe.set_progress_bar_config(disable=True)
+    >>> prompt = 0.1 * torch.randn(16000, generator=torch.Generator().manual_seed(0))  # 1 s of audio
+    >>> out = pipe(prompt, sampling_rate=16000, duration_s=0.5)
+    >>> out.audios.shape, out.sampling_rate  # the prompt + 0.5 s (63 frames of hop 128)
+    ((1, 24064), 16000)
+
+    ```
+    """
 
     def __init__(self, model: MelLSTMModel, converter: SpectrogramConverter):
         super().__init__()
@@ -61,37 +91,57 @@ class MelContinuationPipeline(DiffusionPipeline):
         output_type: str = "np",
         return_dict: bool = True,
     ):
-        """Continue mono prompt ``audio`` (``[samples]`` or ``[batch, samples]``) by ``duration_s`` seconds or
-        ``num_frames`` mel frames. ``noise_scale``/``generator`` vary the continuation (0: deterministic).
-        ``output_type``: ``"np"``, ``"pt"`` or ``"mel"`` (no audio synthesis)."""
-        if output_type not in ("np", "pt", "mel"):
-            raise ValueError(f"output_type must be 'np', 'pt' or 'mel', got {output_type!r}")
+        """Continue mono prompt ``audio`` by ``duration_s`` seconds or ``num_frames`` mel frames.
+
+        Args:
+            audio (`np.ndarray` or `torch.Tensor`): mono ``[samples]`` or a batch ``[batch, samples]``; float in
+                [-1, 1] or integer PCM.
+            sampling_rate (`int`): the rate of ``audio`` (required); it is resampled to the converter's rate.
+            duration_s (`float`, *optional*): how much to add, in seconds (rounded up to whole frames).
+            num_frames (`int`, *optional*): how much to add, in mel frames (pass this or ``duration_s``).
+            noise_scale (`float`, *optional*, defaults to 0): std of the noise added to each generated frame before
+                it is fed back (0: deterministic).
+            generator (`torch.Generator`, *optional*): for that noise.
+            griffin_lim_iters (`int`, *optional*): Griffin-Lim iterations (default: the converter's).
+            output_type (`str`, *optional*, defaults to `"np"`): ``"np"``, ``"pt"`` or ``"spectrogram"`` (no audio
+                synthesis: ``audios`` is ``None`` and ``spectrograms`` stay torch tensors).
+            return_dict (`bool`, *optional*, defaults to `True`): a [`MelContinuationPipelineOutput`] or a tuple.
+
+        Returns:
+            [`MelContinuationPipelineOutput`] or a tuple ``(audios, sampling_rate, spectrograms)``.
+        """
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
         if (duration_s is None) == (num_frames is None):
             raise ValueError("pass exactly one of duration_s and num_frames")
-        converter = self.converter
+        converter, model, device = self.converter, self.model, self._execution_device
         rate = converter.config.sampling_rate
-        audio = torch.as_tensor(audio, dtype=torch.float32, device=self.device)
-        if audio.dim() == 1:
-            audio = audio[None]
-        if audio.dim() != 2:
-            raise ValueError(f"audio must be mono [samples] or [batch, samples], got shape {tuple(audio.shape)}")
-        if sampling_rate is not None and sampling_rate != rate:
-            audio = resample(audio, sampling_rate, rate)
+        audio = prepare_audio(audio, sampling_rate, rate, device=device)
         if num_frames is None:
             if duration_s <= 0:
                 raise ValueError(f"duration_s must be > 0, got {duration_s}")
             num_frames = math.ceil(duration_s * rate / converter.config.hop_length)
+        if not isinstance(num_frames, int) or num_frames < 1:
+            raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
 
+        model.eval()
         prompt = converter.audio_to_spectrogram(audio).spectrogram.transpose(-1, -2)  # [batch, frames, n_mels]
-        continuation = self.model.generate(prompt, num_frames, noise_scale=noise_scale, generator=generator)
-        mels = torch.cat([prompt, continuation], dim=1).transpose(-1, -2)
+        frame, state = model.start_generation(prompt, noise_scale, generator)
+        frames = []
+        with self.progress_bar(total=num_frames) as progress:
+            for _ in range(num_frames):
+                frames.append(frame)
+                frame, state = model.generation_step(frame, state, noise_scale, generator)
+                progress.update()
+        mels = torch.cat([prompt, torch.cat(frames, dim=1).float()], dim=1).transpose(-1, -2)
         audios = None
-        if output_type != "mel":
+        if output_type != "spectrogram":
             total = audio.shape[-1] + num_frames * converter.config.hop_length
             synthesized = converter.spectrogram_to_audio(mels, length=total, griffin_lim_iters=griffin_lim_iters)
             # The prompt is kept as it was; Griffin-Lim supplies only what follows it.
             audios = torch.cat([audio, synthesized[:, audio.shape[-1]:]], dim=-1)
+        spectrograms = converter.denormalize(mels)
         if output_type == "np":
-            audios, mels = audios.cpu().numpy(), mels.cpu().numpy()
-        output = MelContinuationPipelineOutput(audios=audios, sampling_rate=rate, mels=mels)
+            audios, spectrograms = audios.cpu().numpy(), spectrograms.cpu().numpy()
+        output = MelContinuationPipelineOutput(audios=audios, sampling_rate=rate, spectrograms=spectrograms)
         return output if return_dict else output.to_tuple()

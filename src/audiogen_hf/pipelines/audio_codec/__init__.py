@@ -1,0 +1,1 @@
+from .pipeline_audio_codec import AudioCodecPipeline, AudioCodecPipelineOutput
