@@ -32,12 +32,7 @@ KNOWN_GAPS = {
     "audiogen_hf.models.hierarchical_codec.configuration_hierarchical_codec": "HierarchicalCodecConfig: no Example:",
     "audiogen_hf.models.hierarchical_codec.modeling_hierarchical_codec": "module docstring: no origin (which "
     "original system) and no Shapes",
-    "audiogen_hf.models.image_classifier.configuration_image_classifier": "ImageClassifierConfig: no Example:",
-    "audiogen_hf.models.image_classifier.modeling_image_classifier": "module docstring: no origin line",
     "audiogen_hf.pipelines.audio_codec.pipeline_audio_codec": "AudioCodecPipeline: no Args: in the class docstring",
-    "audiogen_hf.pipelines.image_diffusion.pipeline_image_diffusion": "ImageDiffusionPipeline.__call__: no Returns:",
-    "audiogen_hf.pipelines.spectrogram_diffusion.pipeline_spectrogram_diffusion": "SpectrogramDiffusionPipeline"
-    ".__call__: no Returns:",
 }
 
 
