@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CORPUS ?= data/corpus
-SYSTEM_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont fluid-soundfont-gm sox espeak-ng libsndfile1
+SYSTEM_PACKAGES := ffmpeg fluidsynth timgm6mb-soundfont fluid-soundfont-gm sox espeak-ng libsndfile1 chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-packages corpus corpus-full demo test test-fast style quality bench clean
@@ -17,10 +17,11 @@ system-packages:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }
 
-$(VENV)/.installed: setup.py
+# constraints.txt: the exact set of versions the tests last passed with (setup.py has the ranges)
+$(VENV)/.installed: setup.py constraints.txt
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
 corpus: setup

@@ -28,6 +28,7 @@ from audiogen_hf.evaluation import (
     save_spectrogram_image,
     snr_db,
 )
+from audiogen_hf.evaluation.continuation import continuation_goals, continuation_metrics
 from audiogen_hf.pipelines import AudioAutoencoderPipeline, MelContinuationPipeline
 from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
 from audiogen_hf.training.autoencoder import write_reconstruction
@@ -130,15 +131,31 @@ def jam_report(root: Path, output_dir: Path) -> dict:
     run_dir, metrics = train_or_reuse("mel_lstm_demo", output_dir / "mel_lstm", root)
     pipe = MelContinuationPipeline.from_pretrained(run_dir / "pipeline")
     track = first_real_recording(root / "test", "*/mixture.wav")
-    prompt, rate = load_audio(track, sampling_rate=pipe.converter.config.sampling_rate, channels=1, duration=5.0)
-    out = pipe(prompt[0], sampling_rate=rate, duration_s=5.0, griffin_lim_iters=64, output_type="pt")
+    audio, rate = load_audio(track, sampling_rate=pipe.converter.config.sampling_rate, channels=1, duration=10.0)
+    prompt, real = audio[:, : 5 * rate], audio[:, 5 * rate :]
+    out = pipe(prompt[0], sampling_rate=rate, duration_s=5.0, griffin_lim_iters=64, output_type="pt",
+               generator=torch.Generator().manual_seed(0))
     wav = save_audio(output_dir / "jam_continuation.wav", out.audios.clamp(-1, 1), out.sampling_rate)
     c = pipe.converter.config
     picture = save_spectrogram_image(output_dir / "jam_continuation.png", out.spectrograms[0], c.sampling_rate,
                                      c.hop_length, ylabel="mel band",
                                      titles=f"{track.parent.name}: 5 s prompt + 5 s continuation (log-mel, dB)")
+    # how it keeps playing, against the recording's true next 5 s (audiogen_hf.evaluation.continuation)
+    real_db = pipe.converter.denormalize(pipe.converter.audio_to_spectrogram(real).spectrogram[0])
+    generated_db = out.spectrograms[0, :, pipe.converter.num_frames(prompt.shape[-1]):]
+    frames = min(real_db.shape[-1], generated_db.shape[-1])
+    continuation = continuation_metrics(generated_db[:, :frames], real_db[:, :frames], rate / c.hop_length,
+                                        prompt_audio=prompt[0], generated_audio=out.audios[0, prompt.shape[-1]:],
+                                        real_audio=real[0])
+    goals = continuation_goals(continuation)
     print(f"  continued {track.parent.name}: {wav}, {picture}")
-    return {"validation": metrics, "prompt": track.parent.name, "audio": str(wav), "picture": str(picture)}
+    print("  continuation vs the real next 5 s: flux ratio per second "
+          + " ".join(f"{continuation[f'flux_ratio_s{k}']:.2f}" for k in range(1, 6))
+          + f", band-pattern change {continuation['band_change_ratio']:.2f}x, loudness "
+          f"{continuation['loudness_db']:+.1f} dB, peak {continuation['peak']:.2f}; goals met: "
+          + (", ".join(k for k, v in goals.items() if v and k != "all") or "none"))
+    return {"validation": metrics, "prompt": track.parent.name, "audio": str(wav), "picture": str(picture),
+            "continuation": continuation, "continuation_goals": goals}
 
 
 def autoencoder_report(name: str, data_root: Path, clip: Path, output_dir: Path) -> dict:
@@ -162,7 +179,8 @@ def autoencoder_report(name: str, data_root: Path, clip: Path, output_dir: Path)
 
 def images_report(root: Path, output_dir: Path) -> dict:
     """A real corpus track -> 16-bit spectrogram PNGs + captions (metadata.jsonl) -> audio, with the PSNR report."""
-    track = next(p for p in sorted((root / "musdb").glob("*/*")) if p.name.startswith("Muldjord"))
+    mixtures = sorted((root / "musdb").glob("*/*/mixture.wav"))  # track folders only (not the corpus' .state/)
+    track = next(p.parent for p in mixtures if p.parent.name.startswith("Muldjord"))
     source = output_dir / "images" / "source"
     audio, rate = load_audio(track / "mixture.wav", duration=20.0)
     save_audio(source / f"{track.name}.wav", audio, rate, subtype="FLOAT")
@@ -197,10 +215,10 @@ def spectrogram_diffusion_report(gtzan_root: Path, output_dir: Path) -> dict:
     picture per genre."""
     from diffusers import DDIMScheduler
 
-    from audiogen_hf.pipelines import SpectrogramDiffusionPipeline
+    from audiogen_hf.pipelines import MelDiffusionPipeline
 
     run_dir, metrics = train_or_reuse("spectrogram_diffusion_demo", output_dir / "spectrogram_diffusion", gtzan_root)
-    pipe = SpectrogramDiffusionPipeline.from_pretrained(run_dir / "pipeline")
+    pipe = MelDiffusionPipeline.from_pretrained(run_dir / "pipeline")
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     files = write_genre_clips(pipe, output_dir / "spectrogram_diffusion_clips", num_inference_steps=50,
                               guidance_scale=2.0)

@@ -92,11 +92,11 @@ def test_tiny_clap_tags_real_music_end_to_end(tiny_clap, music):
 def test_missing_models_fail_with_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     missing = str(tmp_path / "no-such-model")
-    with pytest.raises(CaptionModelUnavailableError, match="(?s)no-such-model.*0.6 GB.*cache"):
+    with pytest.raises(CaptionModelUnavailableError, match="(?s)0.6 GB.*no-such-model.*hf download"):
         ClapTagger(model_id=missing).tag(torch.zeros(48000), 48000)
     captioner = NarrativeCaptioner(model_id=missing)
     assert captioner._model is None
-    with pytest.raises(CaptionModelUnavailableError, match="(?s)audio-language.*no-such-model.*16 GB.*cache"):
+    with pytest.raises(CaptionModelUnavailableError, match="(?s)audio-language.*16 GB.*no-such-model.*hf download"):
         captioner.caption(torch.zeros(16000), 16000)
 
 

@@ -12,7 +12,7 @@ from audiogen_hf.audio import SpectrogramConverter
 from audiogen_hf.data import load_mnist
 from audiogen_hf.evaluation.fid import feature_extractor, fid_kid, images_from_dataset, train_feature_classifier
 from audiogen_hf.models import ImageClassifierConfig, SimpleUNetModel
-from audiogen_hf.pipelines import ImageDiffusionPipeline, SpectrogramDiffusionPipeline
+from audiogen_hf.pipelines import ImageDiffusionPipeline, MelDiffusionPipeline
 from audiogen_hf.training import (
     ImageDiffusionArguments,
     ImageDiffusionObjective,
@@ -44,13 +44,13 @@ def image_pipeline(conditional: bool = True) -> ImageDiffusionPipeline:
     return pipe
 
 
-def spectrogram_pipeline(genres=("electronic", "game", "metal")) -> SpectrogramDiffusionPipeline:
+def spectrogram_pipeline(genres=("electronic", "game", "metal")) -> MelDiffusionPipeline:
     converter = SpectrogramConverter(sampling_rate=22050, n_fft=512, hop_length=256, mode="mel", n_mels=16,
                                      normalization="fixed", griffin_lim_iters=4)
     unet = UNet2DModel(sample_size=(16, 32), in_channels=1, out_channels=1, block_out_channels=(8, 16),
                        layers_per_block=1, down_block_types=("DownBlock2D",) * 2, up_block_types=("UpBlock2D",) * 2,
                        norm_num_groups=4, num_class_embeds=len(genres) + 1 if genres else None)
-    pipe = SpectrogramDiffusionPipeline(randomised(unet), DDIMScheduler(num_train_timesteps=100), converter,
+    pipe = MelDiffusionPipeline(randomised(unet), DDIMScheduler(num_train_timesteps=100), converter,
                                         genres=list(genres) if genres else None)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -172,7 +172,7 @@ def test_spectrogram_pipeline_save_load_round_trip(tmp_path):
     pipe = spectrogram_pipeline()
     pipe.save_pretrained(tmp_path)
     assert json.loads((tmp_path / "model_index.json").read_text())["genres"] == ["electronic", "game", "metal"]
-    loaded = SpectrogramDiffusionPipeline.from_pretrained(tmp_path)
+    loaded = MelDiffusionPipeline.from_pretrained(tmp_path)
     loaded.set_progress_bar_config(disable=True)
     kwargs = dict(genre="game", num_samples=2, num_inference_steps=3, guidance_scale=1.5, output_type="pt")
     a, b = pipe(generator=seeded(), **kwargs), loaded(generator=seeded(), **kwargs)
@@ -183,11 +183,11 @@ def test_spectrogram_pipeline_save_load_round_trip(tmp_path):
 def test_pipeline_refuses_mismatched_components():
     pipe = spectrogram_pipeline()
     with pytest.raises(ValueError, match="num_class_embeds=3"):
-        SpectrogramDiffusionPipeline(pipe.unet, pipe.scheduler, pipe.converter, genres=["a", "b"])
+        MelDiffusionPipeline(pipe.unet, pipe.scheduler, pipe.converter, genres=["a", "b"])
     per_clip = SpectrogramConverter(sampling_rate=22050, n_fft=512, hop_length=256, mode="mel", n_mels=16,
                                     normalization="per_clip")
     with pytest.raises(ValueError, match="normalization='fixed'"):
-        SpectrogramDiffusionPipeline(pipe.unet, pipe.scheduler, per_clip)
+        MelDiffusionPipeline(pipe.unet, pipe.scheduler, per_clip)
 
 
 # ---------------------------------------------------------------- objectives through the engine
@@ -246,7 +246,7 @@ def test_spectrogram_diffusion_objective_writes_a_clip_and_picture_per_genre(tmp
     samples = tmp_path / "run" / "samples" / "step-2"
     genres = sorted(p.name for p in (gtzan_root / "genres").iterdir())
     assert sorted(p.name for p in samples.iterdir()) == sorted(f"{g}.{e}" for g in genres for e in ("png", "wav"))
-    pipe = SpectrogramDiffusionPipeline.from_pretrained(tmp_path / "run" / "pipeline")
+    pipe = MelDiffusionPipeline.from_pretrained(tmp_path / "run" / "pipeline")
     assert pipe.genres == genres and isinstance(pipe.scheduler, DDPMScheduler)
 
 

@@ -92,7 +92,9 @@ def test_images_to_audio_and_compare_scripts(audio_folder, tmp_path):
 
 def test_interactive_prompts_and_missing_flags(monkeypatch, tmp_path):
     builder = script("build_image_dataset")
-    with pytest.raises(SystemExit):  # stdin is not a terminal under pytest: flags are required
+    from audiogen_hf.cli.common import UserError
+
+    with pytest.raises(UserError, match="required when not run interactively"):  # stdin is not a terminal
         builder.parse_args(["--captions", "none"])
     answers = iter(["/music", str(tmp_path / "out"), "Artist Name", ""])
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)

@@ -131,3 +131,82 @@ class MelLSTMModelTest(ModelTesterMixin, unittest.TestCase):
     def prepare_inputs(self, batch_size=2):
         mels = torch.rand(batch_size, 9, 16, generator=torch.Generator().manual_seed(0))
         return {"input_mels": mels[:, :-1], "labels": mels[:, 1:]}
+
+
+class MelLSTMGaussianModelTest(ModelTesterMixin, unittest.TestCase):
+    """The Gaussian output head (issue 15) in the common tester."""
+
+    model_class = MelLSTMModel
+
+    def get_config(self):
+        return MelLSTMConfig(n_mels=16, hidden_size=12, num_layers=2, dropout=0.1, output_distribution="gaussian",
+                             nll_weight=0.1, level_control=0.1)
+
+    def prepare_inputs(self, batch_size=2):
+        mels = torch.rand(batch_size, 9, 16, generator=torch.Generator().manual_seed(0))
+        return {"input_mels": mels[:, :-1], "labels": mels[:, 1:]}
+
+
+def test_gaussian_head_loss_and_scales(mel_clips):
+    torch.manual_seed(0)
+    model = MelLSTMModel(tiny_config(output_distribution="gaussian", nll_weight=0.5, min_std=0.01))
+    clips = mel_clips["train"][:4]
+    out = model(clips[:, :-1], labels=clips[:, 1:])
+    assert out.scales.shape == out.predictions.shape and out.scales.min() >= 0.01
+    mse = torch.nn.functional.mse_loss(out.predictions, clips[:, 1:])
+    nll = (out.scales.log() + 0.5 * ((clips[:, 1:] - out.predictions) / out.scales) ** 2).mean()
+    torch.testing.assert_close(out.loss, mse + 0.5 * nll)
+    assert MelLSTMModel(tiny_config())(clips).scales is None  # the seed's point head has no scales
+
+
+def test_sampling_is_seeded_and_temperature_zero_is_the_mean_rollout(mel_clips):
+    torch.manual_seed(0)
+    model = MelLSTMModel(tiny_config(output_distribution="gaussian")).eval()
+    prompts = mel_clips["test"][:2, :20]
+
+    def sample(seed, **kwargs):
+        return model.generate(prompts, num_frames=12, generator=torch.Generator().manual_seed(seed), **kwargs)
+
+    torch.testing.assert_close(sample(1), sample(1), rtol=0, atol=0)
+    assert (sample(1) - sample(2)).abs().mean() > 1e-3
+    # temperature 0: the deterministic rollout that feeds back each predicted mean (whatever the generator)
+    frames, output = [], model(prompts)
+    frame, state = output.predictions[:, -1:].clamp(0, 1), output.state
+    for _ in range(12):
+        frames.append(frame)
+        output = model(frame, state=state)
+        frame, state = output.predictions.clamp(0, 1), output.state
+    torch.testing.assert_close(sample(1, temperature=0.0), torch.cat(frames, dim=1), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(sample(1, temperature=0.0), sample(2, temperature=0.0), rtol=0, atol=0)
+    # a higher temperature spreads the samples further from the mean rollout
+    mean = sample(1, temperature=0.0)
+    assert (sample(1, temperature=1.0) - mean).abs().mean() > (sample(1, temperature=0.3) - mean).abs().mean()
+    assert model.config.sampling_temperature == 0.5  # the default: sample, at the measured best temperature
+    with pytest.raises(ValueError, match="temperature"):
+        sample(1, temperature=-1.0)
+
+
+def test_level_control_keeps_the_continuation_at_the_prompt_level(mel_clips):
+    torch.manual_seed(0)
+    model = MelLSTMModel(tiny_config(output_distribution="gaussian")).eval()
+    with torch.no_grad():
+        model.head.bias.fill_(0.01)  # an untrained drift: every frame 1.2 dB louder than the last
+    prompts = 0.6 * mel_clips["test"][:2, :20]  # 0.4 of the [0, 1] range as headroom, whatever the test clip's level
+    level = prompts.mean(dim=(1, 2))
+
+    def drift(control):
+        frames = model.generate(prompts, num_frames=60, temperature=0.0, level_control=control)
+        return (frames.mean(dim=(1, 2)) - level).abs().max()
+
+    assert drift(0.0) > 0.1
+    assert drift(0.2) < 0.5 * drift(0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({"output_distribution": "mixture"}, "output_distribution"), ({"sampling_temperature": -1}, "temperature"),
+     ({"level_control": 2.0}, "level_control"), ({"min_std": 0.0}, "min_std")],
+)
+def test_bad_sampling_config_names_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=f"invalid .*{field}"):
+        MelLSTMConfig(**kwargs)

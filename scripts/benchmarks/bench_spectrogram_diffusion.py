@@ -22,7 +22,7 @@ from audiogen_hf.data.clips import cache_spectrograms, window_clips
 from audiogen_hf.data.gtzan import load_gtzan
 from audiogen_hf.evaluation.fid import classify, train_feature_classifier
 from audiogen_hf.models import ImageClassifierConfig
-from audiogen_hf.pipelines import SpectrogramDiffusionPipeline
+from audiogen_hf.pipelines import MelDiffusionPipeline
 
 
 def corpus_spectrograms(pipe, root: str, split: str) -> tuple:
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--classifier_epochs", type=int, default=30)
     parser.add_argument("--output", default="outputs/bench_spectrogram_diffusion.json")
     args = parser.parse_args()
-    pipe = SpectrogramDiffusionPipeline.from_pretrained(args.model)
+    pipe = MelDiffusionPipeline.from_pretrained(args.model)
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
     genres = pipe.genres

@@ -53,8 +53,8 @@ _LAZY_IMPORTS = {
     "AudioCodecPipeline": "pipelines.audio_codec",
     "AudioCodecPipelineOutput": "pipelines.audio_codec",
     "ImageDiffusionPipeline": "pipelines.image_diffusion",
-    "SpectrogramDiffusionPipeline": "pipelines.spectrogram_diffusion",
-    "SpectrogramDiffusionPipelineOutput": "pipelines.spectrogram_diffusion",
+    "MelDiffusionPipeline": "pipelines.spectrogram_diffusion",
+    "MelDiffusionPipelineOutput": "pipelines.spectrogram_diffusion",
 }
 
 __all__ = ["__version__", *_LAZY_IMPORTS]

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..configuration_utils import check_field
+from ..utils.import_utils import require
 from .io import load_audio, resample, to_channels
 from .png_chunks import describe, insert_text_chunk, read_png_header_and_text  # noqa: F401 (re-exported)
 from .spectrogram import SpectrogramConverter, denormalize_range, from_db, normalize_range, to_db
@@ -105,7 +106,7 @@ def _converter(sampling_rate: int, n_fft: int, hop_length: int) -> SpectrogramCo
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Lanczos resize of a float32 ``[H, W, 3]`` image (OpenCV), clipped back to [0, 1]."""
-    import cv2
+    cv2 = require("cv2", "16-bit spectrogram images (OpenCV)")
 
     if image.shape[:2] == (height, width):
         return image
@@ -279,7 +280,7 @@ def image_file_name(metadata: dict) -> str:
 
 def write_spectrogram_image(path: PathLike, image: SpectrogramImage, compression: int = 3) -> Path:
     """Write a 16-bit RGB PNG (OpenCV) with the metadata in a ``tEXt`` chunk right after ``IHDR``."""
-    import cv2
+    cv2 = require("cv2", "16-bit spectrogram images (OpenCV)")
 
     pixels = image.pixels
     if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] != 3:
@@ -306,7 +307,7 @@ def read_spectrogram_image(path: PathLike) -> SpectrogramImage:
 
 def parse_spectrogram_png(data: bytes, path: str = "<bytes>") -> SpectrogramImage:
     """``read_spectrogram_image`` for PNG bytes (e.g. a ``datasets`` ``Image(decode=False)`` value's ``bytes``)."""
-    import cv2
+    cv2 = require("cv2", "16-bit spectrogram images (OpenCV)")
 
     header, texts = read_png_header_and_text(data, path)
     kind = describe(header)

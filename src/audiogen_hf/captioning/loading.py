@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
+from ..utils.hub_utils import ModelNotAvailableError, ensure_available
+
 T = TypeVar("T")
 
 
@@ -12,13 +14,18 @@ class CaptionModelUnavailableError(RuntimeError):
 
 
 def load_pretrained(load: Callable[[], T], model_id: str, what: str, memory: str) -> T:
-    """Run ``load()`` (e.g. ``lambda: Model.from_pretrained(model_id)``), turning its failure into a clear error."""
+    """Run ``load()`` (e.g. ``lambda: Model.from_pretrained(model_id)``), turning its failure into a clear error.
+    The cache and offline mode are checked first, so a missing model fails at once instead of after the network
+    retries of ``from_pretrained``."""
     try:
+        ensure_available(model_id, "config.json", what=what)
         return load()
+    except ModelNotAvailableError as error:
+        raise CaptionModelUnavailableError(f"could not load the {what} (it needs {memory}): {error}") from None
     except (OSError, ValueError, RuntimeError, MemoryError) as error:
         raise CaptionModelUnavailableError(
             f"could not load the {what} {model_id!r} ({type(error).__name__}: {error}). It needs {memory}. Its "
-            "weights must be in the Hugging Face cache (download them once with `huggingface-cli download "
-            f"{model_id}` where the Hub is reachable; with HF_HUB_OFFLINE=1 only the cache is used) or be a local "
-            "folder saved with save_pretrained; pass another model id/folder to use a different model."
+            f"weights must be in the Hugging Face cache (download them once with `hf download {model_id}` where "
+            "the Hub is reachable; with HF_HUB_OFFLINE=1 only the cache is used) or be a local folder saved with "
+            "save_pretrained; pass another model id/folder to use a different model."
         ) from error

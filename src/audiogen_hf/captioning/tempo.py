@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..audio.io import resample, to_mono
+from ..utils.import_utils import require
 
 ANALYSIS_RATE = 22050
 ONSET_HOP = 256
@@ -34,7 +35,7 @@ def estimate_tempo(audio: torch.Tensor, sampling_rate: int, start_bpm: float = 1
     ``start_bpm`` is the beat tracker's prior centre: tempi far from it (below ~60 or above ~200 BPM) may come back
     halved or doubled.
     """
-    import librosa
+    librosa = require("librosa", "tempo estimation (beat tracking)")
 
     audio = torch.as_tensor(audio, dtype=torch.float32)
     if audio.dim() not in (1, 2) or audio.numel() == 0:

@@ -154,3 +154,71 @@ def spectrogram_image_of(value: dict) -> SpectrogramImage:
     if value.get("bytes") is not None:
         return parse_spectrogram_png(value["bytes"], value.get("path") or "<bytes>")
     return read_spectrogram_image(value["path"])
+
+
+DATASET_CARD = """---
+{{ card_data }}
+---
+
+# {{ pretty_name }}
+
+Spectrogram images of music made with [audiogen_hf](https://github.com/) (`audiogen images dataset`): one 16-bit RGB
+PNG per STFT slice and channel (red: magnitude in dB over {{ db_range }}, green/blue: cos/sin of the phase), with
+one caption per slice in `text`. {{ num_images }} images from {{ num_tracks }} tracks; STFT n_fft {{ n_fft }},
+hop {{ hop_length }}, {{ sampling_rate }} Hz.
+
+Every image carries its decoding metadata in a PNG `tEXt` chunk, so it decodes back to audio on its own:
+
+```python
+from datasets import Image, load_dataset
+from audiogen_hf.audio.spectrogram_images import images_to_audio
+from audiogen_hf.data.image_dataset import spectrogram_image_of
+
+rows = load_dataset("{{ repo_id }}", split="train").cast_column("image", Image(decode=False))
+images = [spectrogram_image_of(row["image"]) for row in rows]
+audio, sampling_rate = images_to_audio(images, track=rows[0]["track"])  # [channels, samples]
+```
+
+Pillow decodes the images to 8 bits: keep the column undecoded (as above) for full precision.
+
+## Captions
+
+{{ captions }}
+
+## Tracks
+
+{{ tracks }}
+"""
+
+
+def push_image_dataset(dataset_dir: Union[str, Path], repo_id: str, private: Optional[bool] = None,
+                       token: Optional[str] = None, license: Optional[str] = None) -> str:
+    """Push a folder built by ``build_image_dataset`` with ``datasets``' ``push_to_hub`` (the PNG bytes embedded,
+    16 bits intact) and then its dataset card (``README.md``: layout, decoding snippet, captions, tracks); returns
+    the repository id."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    dataset_dir = Path(dataset_dir)
+    if not (dataset_dir / "metadata.jsonl").is_file():
+        raise FileNotFoundError(f"{dataset_dir} holds no metadata.jsonl: build it with `audiogen images dataset`")
+    dataset = load_image_dataset(dataset_dir)
+    if len(dataset) == 0:
+        raise ValueError(f"{dataset_dir} holds no images")
+    first = spectrogram_image_of(dataset[0]["image"]).metadata
+    dataset.push_to_hub(repo_id, private=private, token=token)
+    texts = [t for t in dataset["text"] if t]
+    tracks = sorted(set(dataset["track"]))
+    card = DatasetCard.from_template(
+        DatasetCardData(license=license, pretty_name=f"{repo_id.split('/')[-1]} spectrogram images",
+                        tags=["audio", "music", "spectrogram", "audiogen_hf"],
+                        task_categories=["text-to-image", "unconditional-image-generation"],
+                        configs=[{"config_name": "default", "data_files": [{"split": "train",
+                                                                            "path": "data/train-*"}]}]),
+        template_str=DATASET_CARD, pretty_name=f"{repo_id.split('/')[-1]}: spectrogram images", repo_id=repo_id,
+        db_range=(first.get("db_min"), first.get("db_max")), num_images=len(dataset), num_tracks=len(tracks),
+        n_fft=first.get("n_fft"), hop_length=first.get("hop_length"), sampling_rate=first.get("sample_rate"),
+        captions=(f"{len(texts)} of {len(dataset)} images captioned, e.g. \"{texts[0]}\"" if texts
+                  else "No captions (built with `--captions none`)."),
+        tracks="\n".join(f"- {track}" for track in tracks))
+    card.push_to_hub(repo_id, repo_type="dataset", token=token)
+    return repo_id

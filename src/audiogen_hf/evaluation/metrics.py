@@ -8,6 +8,7 @@ import torch
 
 from ..audio.io import resample
 from ..audio.spectrogram import SpectrogramConverter
+from ..utils.import_utils import require
 
 PESQ_RATE = 16000
 
@@ -70,7 +71,8 @@ def pesq_wideband(reference: torch.Tensor, estimate: torch.Tensor, sampling_rate
     PESQ is a speech measure: where its voice-activity detector finds no "utterance" in a music clip the score is
     undefined and returned as NaN (average with ``nanmean`` and count them).
     """
-    from pesq import PesqError, pesq
+    pesq_module = require("pesq", "PESQ (wide-band, ITU-T P.862.2)")
+    PesqError, pesq = pesq_module.PesqError, pesq_module.pesq
 
     reference, estimate = torch.atleast_2d(reference).float(), torch.atleast_2d(estimate).float()
     if reference.shape != estimate.shape:
@@ -85,3 +87,14 @@ def pesq_wideband(reference: torch.Tensor, estimate: torch.Tensor, sampling_rate
         score = pesq(PESQ_RATE, ref, deg, "wb", on_error=PesqError.RETURN_VALUES)
         scores.append(float(score) if score >= 0 else math.nan)
     return scores
+
+
+def si_sdr_db(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+    """Waveforms ``[..., samples]`` -> ``[...]`` scale-invariant signal-to-distortion ratio in dB (Le Roux et al.
+    2019): the SNR after projecting ``estimate`` onto ``reference`` (means removed); ``inf`` where proportional."""
+    reference = reference - reference.mean(dim=-1, keepdim=True)
+    estimate = estimate - estimate.mean(dim=-1, keepdim=True)
+    scale = (estimate * reference).sum(dim=-1, keepdim=True) / reference.square().sum(dim=-1, keepdim=True).clamp_min(
+        1e-20)
+    target = scale * reference
+    return 10 * torch.log10(target.square().sum(dim=-1).clamp_min(1e-20) / (estimate - target).square().sum(dim=-1))

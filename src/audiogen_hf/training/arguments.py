@@ -62,8 +62,11 @@ class TrainingArguments:
             self.report_to = None
         if self.report_to not in (None, "tensorboard", "wandb", "all"):
             raise ValueError(f"report_to must be tensorboard, wandb, all or none, got {self.report_to!r}")
-        if self.report_to in ("wandb", "all") and importlib.util.find_spec("wandb") is None:
-            raise ValueError("report_to=wandb needs `pip install wandb` (and WANDB_API_KEY in the environment)")
+        for tracker, extra in (("tensorboard", "tensorboard"), ("wandb", "wandb")):
+            if self.report_to in (tracker, "all") and importlib.util.find_spec(tracker) is None:
+                raise ValueError(f"report_to={self.report_to} needs {tracker}: pip install \"audiogen_hf[{extra}]\" "
+                                 "(or --report_to none)" + (", and WANDB_API_KEY in the environment"
+                                                             if tracker == "wandb" else ""))
         names = [s.value for s in SchedulerType]
         if self.lr_scheduler not in names:
             raise ValueError(f"lr_scheduler must be one of {names}, got {self.lr_scheduler!r}")

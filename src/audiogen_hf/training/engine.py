@@ -21,7 +21,6 @@ from accelerate import Accelerator
 from accelerate.state import AcceleratorState
 from accelerate.utils import DataLoaderConfiguration, DistributedDataParallelKwargs, ProjectConfiguration, set_seed
 from diffusers.training_utils import EMAModel
-from huggingface_hub import ModelCard, ModelCardData
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
@@ -29,7 +28,9 @@ from transformers import get_scheduler
 
 from ..evaluation import save_training_curves
 from ..logging_utils import get_logger
+from ..utils.hub_utils import push_folder_to_hub
 from .arguments import TrainingArguments
+from .model_card import build_model_card
 
 logger = get_logger(__name__)
 CHECKPOINT = re.compile(r"checkpoint-(\d+)")
@@ -203,10 +204,14 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     metrics = validate(step)
     if accelerator.is_main_process:
         pipeline = objective.save(unwrapped, output_dir)
-        _write_model_card(output_dir, args, metrics, step, objective)
+        card = build_model_card(args, getattr(objective, "args", None), metrics, step, objective,
+                                type(pipeline).__name__)
+        for folder in ("model", "pipeline"):  # the pipeline folder is what is pushed: it carries this card
+            if (output_dir / folder).is_dir():
+                card.save(output_dir / folder / "README.md")
         if args.push_to_hub:
-            pipeline.push_to_hub(args.hub_model_id)
-            logger.info("pushed %s to the Hub as %s", type(pipeline).__name__, args.hub_model_id)
+            url = push_folder_to_hub(output_dir / "pipeline", args.hub_model_id)
+            logger.info("pushed %s to the Hub as %s: %s", type(pipeline).__name__, args.hub_model_id, url)
     accelerator.wait_for_everyone()  # no rank tears the process group down while the main one still saves
     accelerator.end_training()
     return {**metrics, "step": step}
@@ -288,24 +293,6 @@ def _log_media(accelerator: Accelerator, files: list, step: int) -> None:
                 tracker.log({tag: media}, step=step)
         if tracker.name == "tensorboard":
             tracker.writer.flush()
-
-
-def _write_model_card(output_dir: Path, args: TrainingArguments, metrics: dict, step: int, objective) -> None:
-    """A huggingface_hub ModelCard in ``output_dir/model``: data, training configuration and validation metrics."""
-    data = objective.card_data()
-    card_data = ModelCardData(library_name="audiogen_hf", tags=["audio", "music", "audiogen_hf"],
-                              datasets=data.get("datasets"), metrics=sorted(metrics) or None)
-    config = "\n".join(f"- {k}: {v}" for k, v in sorted(vars(args).items()) if v is not None)
-    results = "\n".join(f"| {k} | {v:.6g} |" for k, v in metrics.items()) or "| (no validation set) | |"
-    card = ModelCard.from_template(
-        card_data,
-        template_str="---\n{{ card_data }}\n---\n\n# {{ title }}\n\n{{ description }}\n\n## Training data\n\n"
-                     "{{ data }}\n\n## Training configuration ({{ steps }} optimizer steps)\n\n{{ config }}\n\n"
-                     "## Validation\n\n| metric | value |\n|---|---|\n{{ results }}\n",
-        title=data.get("title", "audiogen_hf model"), description=data.get("description", ""),
-        data=data.get("data", "unspecified"), steps=step, config=config, results=results,
-    )
-    card.save(output_dir / "model" / "README.md")
 
 
 def _resolve_checkpoint(output_dir: Path, which: str) -> Optional[Path]:

@@ -12,6 +12,7 @@ from ..audio.spectrogram import SpectrogramConverter
 from ..data.clips import cache_spectrograms, window_clips
 from ..data.musdb import load_musdb
 from ..evaluation import save_spectrogram_image
+from ..evaluation.continuation import continuation_metrics, median_metrics
 from ..models.mel_lstm import MelLSTMConfig, MelLSTMModel
 from ..models.mel_lstm.configuration_mel_lstm import SPECTRAL_FEATURES
 from ..pipelines.mel_continuation import MelContinuationPipeline
@@ -34,6 +35,23 @@ class MelLSTMArguments:
     spectral_backward: bool = field(default=False, metadata={"help": "Back-propagate the spectral losses."})
     spectral_weight: float = 0.1
     num_proc: Optional[int] = None
+    # what keeps the rollout alive (issue 15); the seed is output_distribution none, no noise, no rollouts
+    output_distribution: str = field(default="none", metadata={"help": "none (MSE, the seed) or gaussian."})
+    nll_weight: float = field(default=0.01, metadata={"help": "Gaussian NLL weight (output_distribution gaussian)."})
+    sampling_temperature: float = field(default=0.5, metadata={
+        "help": "Default sampling temperature of the saved model."})
+    level_control: float = field(default=0.0, metadata={"help": "Default level control of the saved model."})
+    input_noise_std: float = field(default=0.0, metadata={
+        "help": "Std of Gaussian noise added to the teacher-forced input frames (not the targets) in training."})
+    rollout_frames: int = field(default=0, metadata={
+        "help": "Train on its own rollouts: the last N frames of each clip are also predicted free-running, each "
+                "fed the model's own (sampled, detached) previous frame, against the real frames."})
+    rollout_weight: float = field(default=1.0, metadata={"help": "Weight of the rollout loss."})
+    rollout_temperature: float = field(default=1.0, metadata={
+        "help": "Temperature of the samples fed back in the training rollouts (Gaussian head)."})
+    continuation_prompt_seconds: float = field(default=5.0, metadata={"help": "Validation continuation prompt."})
+    continuation_seconds: float = field(default=5.0, metadata={"help": "Validation continuation length."})
+    continuation_clips: int = field(default=6, metadata={"help": "Validation continuations (0: none)."})
 
 
 class MelLSTMObjective:
@@ -55,6 +73,8 @@ class MelLSTMObjective:
             n_mels=a.n_mels, hidden_size=a.hidden_size, num_layers=a.num_layers, dropout=a.dropout,
             target_log=a.target_log, db_range=tuple(self.converter.config.norm_range), sampling_rate=a.sampling_rate,
             spectral_loss_weights=weights if a.spectral_backward else None,
+            output_distribution=a.output_distribution, nll_weight=a.nll_weight,
+            sampling_temperature=a.sampling_temperature, level_control=a.level_control,
         ))
 
     def mels(self, subsets="train", split: Optional[str] = None):
@@ -66,19 +86,98 @@ class MelLSTMObjective:
         return cached.select_columns(["spectrogram"]).with_format("torch")
 
     def datasets(self):
+        a = self.args
+        if a.continuation_clips > 0:
+            windows = self.continuation_windows(split="valid")
+            self.continuation_set = windows.select(range(min(a.continuation_clips, len(windows))))
         return self.mels(split="train"), self.mels(split="valid")
+
+    def continuation_windows(self, subsets="train", split: Optional[str] = None, hop_seconds: Optional[float] = None):
+        """Mono audio windows of prompt + continuation length (``mixture`` ``[1, samples]``), for continuations."""
+        a = self.args
+        tracks = load_musdb(a.musdb_root, subsets=subsets, split=split, stems=["mixture"])
+        seconds = a.continuation_prompt_seconds + a.continuation_seconds
+        return window_clips(tracks, seconds, self.converter.config.sampling_rate, channels=1, hop_seconds=hop_seconds,
+                            pad_last=False, min_rms=1e-4, num_proc=a.num_proc).with_format("torch")
 
     @staticmethod
     def _frames(batch: dict) -> torch.Tensor:
         return batch["spectrogram"][:, 0].transpose(-1, -2)  # [batch, frames, n_mels]
 
     def compute_loss(self, model, batch) -> torch.Tensor:
+        a = self.args
         mels = self._frames(batch)
-        return model(mels[:, :-1], labels=mels[:, 1:]).loss
+        inputs, labels = mels[:, :-1], mels[:, 1:]
+        if a.input_noise_std > 0:  # noise injection: learn to pull perturbed frames back to the music
+            inputs = inputs + a.input_noise_std * torch.randn_like(inputs)
+        rollout = min(a.rollout_frames, labels.shape[1] - 1)
+        if rollout <= 0:
+            return model(inputs, labels=labels).loss
+        # teacher forcing up to the rollout, then on through it from the same state (one pass over the clip)...
+        unwrapped = getattr(model, "module", model)
+        split = labels.shape[1] - rollout
+        head = model(inputs[:, :split])
+        tail = model(inputs[:, split:], state=head.state)
+        cat = lambda x, y: None if x is None else torch.cat([x, y], dim=1)  # noqa: E731
+        loss, _ = unwrapped.compute_loss(cat(head.predictions, tail.predictions), labels,
+                                         cat(head.scales, tail.scales))
+        # ...and free-running from the same state: each frame is the model's own sample of the previous one
+        state, frame, losses = head.state, head, []
+        for index in range(rollout):
+            last = type(frame)(predictions=frame.predictions[:, -1:],
+                               scales=None if frame.scales is None else frame.scales[:, -1:])
+            fed = unwrapped.clamp_frames(unwrapped.sample_frames(last, a.rollout_temperature)).detach()
+            frame = model(fed, state=state)
+            state = frame.state
+            losses.append(unwrapped.compute_loss(frame.predictions, labels[:, split + index: split + index + 1],
+                                                 frame.scales)[0])
+        return loss + a.rollout_weight * torch.stack(losses).mean()
+
+    @torch.no_grad()
+    def continuations(self, model, windows, temperature: Optional[float] = None, seed: int = 0,
+                      griffin_lim_iters: int = 32, batch_size: int = 8,
+                      level_control: Optional[float] = None, noise_scale: float = 0.0) -> list[dict]:
+        """Continue the first ``continuation_prompt_seconds`` of each window by ``continuation_seconds`` with the
+        pipeline (sampled with a generator seeded ``seed``) and score it against the window's real continuation
+        (``evaluation.continuation``); one dict per window."""
+        a, c = self.args, self.converter.config
+        pipe = MelContinuationPipeline(model=model, converter=self.converter)
+        rate = c.sampling_rate
+        prompt_samples = round(a.continuation_prompt_seconds * rate)
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        frame_rate = rate / c.hop_length
+        rows = []
+        for start in range(0, len(windows), batch_size):
+            audio = windows[start: start + batch_size]["mixture"][:, 0].to(model.device)
+            prompt, real = audio[:, :prompt_samples], audio[:, prompt_samples:]
+            out = pipe(prompt, sampling_rate=rate, duration_s=a.continuation_seconds, generator=generator,
+                       temperature=temperature, level_control=level_control, noise_scale=noise_scale,
+                       griffin_lim_iters=griffin_lim_iters, output_type="pt")
+            prompt_frames = self.converter.num_frames(prompt_samples)
+            real_db = self.converter.denormalize(self.converter.audio_to_spectrogram(real).spectrogram)
+            generated_db = out.spectrograms[:, :, prompt_frames:]  # dB
+            frames = min(real_db.shape[-1], generated_db.shape[-1])
+            for i in range(audio.shape[0]):
+                rows.append(continuation_metrics(
+                    generated_db[i, :, :frames].float().cpu(), real_db[i, :, :frames].float().cpu(), frame_rate,
+                    prompt_audio=prompt[i].cpu(), generated_audio=out.audios[i, prompt_samples:].float().cpu(),
+                    real_audio=real[i].cpu()))
+        return rows
 
     @torch.no_grad()
     def evaluate(self, model, dataloader: DataLoader, accelerator) -> dict:
-        """Next-frame MSE and spectral-feature errors, averaged over the validation clips (all processes)."""
+        """Next-frame MSE and spectral-feature errors, averaged over the validation clips (all processes), and the
+        median continuation metrics of the validation continuation windows (``continuation/...``)."""
+        metrics = self.next_frame_metrics(model, dataloader, accelerator)
+        windows = getattr(self, "continuation_set", None)
+        if windows is not None and len(windows):
+            summary = median_metrics(self.continuations(model, windows))
+            metrics.update({f"continuation/{k}": v for k, v in summary.items()})
+        return metrics
+
+    @torch.no_grad()
+    def next_frame_metrics(self, model, dataloader: DataLoader, accelerator) -> dict:
+        """Next-frame MSE and spectral-feature errors, averaged over the clips of ``dataloader`` (all processes)."""
         rows = []
         for batch in dataloader:
             mels = self._frames(batch)
@@ -94,7 +193,7 @@ class MelLSTMObjective:
         c, files = self.converter.config, []
         for index in range(min(count, len(dataset))):
             mels = dataset[index]["spectrogram"][0].T[None].to(model.device)  # [1, frames, n_mels]
-            predicted = model.clamp_frames(model(mels[:, :-1]).predictions)  # next-frame predictions, in range
+            predicted = model.clamp_frames(model(mels[:, :-1]).predictions)  # next frames (Gaussian: the mean)
             pair = {"target": mels[0, 1:].T.cpu(), "prediction": predicted[0].T.float().cpu()}  # [n_mels, frames]
             for name, mel in pair.items():
                 audio = self.converter.spectrogram_to_audio(mel)

@@ -21,7 +21,7 @@ from ..data.clips import cache_spectrograms, window_clips
 from ..data.gtzan import load_gtzan
 from ..evaluation import save_spectrogram_image
 from ..logging_utils import get_logger
-from ..pipelines.spectrogram_diffusion import SpectrogramDiffusionPipeline
+from ..pipelines.spectrogram_diffusion import MelDiffusionPipeline
 
 logger = get_logger(__name__)
 
@@ -121,8 +121,8 @@ class SpectrogramDiffusionObjective:
             losses.append(accelerator.gather_for_metrics(((prediction.float() - noise) ** 2).mean(dim=(1, 2, 3))))
         return {"loss": float(torch.cat(losses).mean())}
 
-    def pipeline(self, model) -> SpectrogramDiffusionPipeline:
-        pipe = SpectrogramDiffusionPipeline(unet=model, scheduler=self.scheduler, converter=self.converter,
+    def pipeline(self, model) -> MelDiffusionPipeline:
+        pipe = MelDiffusionPipeline(unet=model, scheduler=self.scheduler, converter=self.converter,
                                             genres=self.genres if self.args.class_conditional else None)
         pipe.set_progress_bar_config(disable=True)
         return pipe
@@ -135,7 +135,7 @@ class SpectrogramDiffusionObjective:
         return write_genre_clips(pipe, directory, self.args.validation_inference_steps, self.args.guidance_scale,
                                  count=count)
 
-    def save(self, model, output_dir: Path) -> SpectrogramDiffusionPipeline:
+    def save(self, model, output_dir: Path) -> MelDiffusionPipeline:
         model.save_pretrained(output_dir / "model")
         pipe = self.pipeline(model)
         pipe.save_pretrained(output_dir / "pipeline")
@@ -148,13 +148,13 @@ class SpectrogramDiffusionObjective:
             "description": (f"diffusers UNet2DModel (block_out_channels {a.block_out_channels}) denoising "
                             f"{a.n_mels} dB mels x {a.num_frames} frames ({self.clip_seconds:.2f} s at "
                             f"{a.sampling_rate} Hz, hop {a.hop_length}); genres {self.genres}. Load "
-                            "`SpectrogramDiffusionPipeline` from `../pipeline`; audio through Griffin-Lim."),
+                            "`MelDiffusionPipeline` from `../pipeline`; audio through Griffin-Lim."),
             "data": f"GTZAN-layout clips from `{a.gtzan_root}` (train split).",
             "datasets": ["marsyas/gtzan"],
         }
 
 
-def write_genre_clips(pipe: SpectrogramDiffusionPipeline, directory: Path, num_inference_steps: int,
+def write_genre_clips(pipe: MelDiffusionPipeline, directory: Path, num_inference_steps: int,
                       guidance_scale: float, count: int = 1, seed: int = 0) -> list[Path]:
     """``<genre>.wav`` + ``<genre>.png`` for every genre of ``pipe`` (or ``sample_<i>`` for an unconditional one)."""
     directory = Path(directory)

@@ -33,6 +33,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from ..modeling_utils import AutoMapMixin
 from . import bitstream
 from .configuration_hierarchical_codec import HierarchicalCodecConfig
 
@@ -401,7 +402,7 @@ def _receptive_field(modules: Sequence[nn.Module]) -> int:
     return total
 
 
-class HierarchicalCodecPreTrainedModel(PreTrainedModel):
+class HierarchicalCodecPreTrainedModel(AutoMapMixin, PreTrainedModel):
     config_class = HierarchicalCodecConfig
     base_model_prefix = "hierarchical_codec"
     main_input_name = "input_values"

@@ -25,6 +25,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from ..modeling_utils import AutoMapMixin
 from .configuration_mel_autoencoder import MelAutoencoderConfig
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class ResidualBlock1d(nn.Module):
         return x + self.block(x)
 
 
-class MelAutoencoderPreTrainedModel(PreTrainedModel):
+class MelAutoencoderPreTrainedModel(AutoMapMixin, PreTrainedModel):
     config_class = MelAutoencoderConfig
     base_model_prefix = "mel_autoencoder"
     main_input_name = "input_spectrograms"

@@ -7,6 +7,7 @@ from transformers import PretrainedConfig
 from ..configuration_utils import check_fields
 
 SPECTRAL_FEATURES = ("centroid", "bandwidth", "flatness", "entropy")
+OUTPUT_DISTRIBUTIONS = ("none", "gaussian")
 
 
 class MelLSTMConfig(PretrainedConfig):
@@ -23,6 +24,16 @@ class MelLSTMConfig(PretrainedConfig):
             (computed on linear-scale mels and back-propagated; the seed's ``--spectral_backward``). Centroid and
             bandwidth are measured in units of the Nyquist frequency.
         initializer_range: std of the output projection's initial weights.
+        output_distribution: ``"none"`` (the seed): one predicted frame, trained with MSE. ``"gaussian"``: a
+            diagonal Gaussian per frame (mean, as before, and a per-band standard deviation from a second head),
+            trained with MSE of the mean plus ``nll_weight`` x its negative log-likelihood, and sampled at
+            ``temperature`` (std x temperature) when generating, so the rollout keeps the music's variation instead
+            of regressing to the mean.
+        nll_weight: weight of the Gaussian negative log-likelihood (``output_distribution="gaussian"``).
+        min_std: floor of the predicted standard deviation, in model units (normalised log-mel).
+        sampling_temperature: the default sampling temperature of ``generate`` (0: the deterministic mean rollout).
+        level_control: in ``generate``, the fraction per frame by which the running mean of the generated frames
+            is pulled back to the prompt's mean level (over all bands): 0 (the seed) leaves the level free to drift.
 
     Example:
 
@@ -55,6 +66,11 @@ class MelLSTMConfig(PretrainedConfig):
         f_max: Optional[float] = None,
         spectral_loss_weights: Optional[dict] = None,
         initializer_range: float = 0.02,
+        output_distribution: str = "none",
+        nll_weight: float = 0.01,
+        min_std: float = 1e-3,
+        sampling_temperature: float = 0.5,
+        level_control: float = 0.0,
         **kwargs,
     ):
         sampling_rate = kwargs.pop("sample_rate", sampling_rate)  # configs saved before the rename
@@ -70,6 +86,12 @@ class MelLSTMConfig(PretrainedConfig):
              "0 <= f_min < f_max <= sampling_rate / 2"),
             (set(weights) <= set(SPECTRAL_FEATURES) and all(w >= 0 for w in weights.values()),
              "spectral_loss_weights", weights, f"non-negative weights for some of {SPECTRAL_FEATURES}"),
+            (output_distribution in OUTPUT_DISTRIBUTIONS, "output_distribution", output_distribution,
+             f"one of {OUTPUT_DISTRIBUTIONS}"),
+            (nll_weight >= 0, "nll_weight", nll_weight, ">= 0"),
+            (min_std > 0, "min_std", min_std, "> 0"),
+            (sampling_temperature >= 0, "sampling_temperature", sampling_temperature, ">= 0"),
+            (0 <= level_control <= 1, "level_control", level_control, "in [0, 1]"),
         ]
         check_fields("MelLSTMConfig", checks)
         self.n_mels = n_mels
@@ -83,4 +105,9 @@ class MelLSTMConfig(PretrainedConfig):
         self.f_max = f_max
         self.spectral_loss_weights = weights
         self.initializer_range = initializer_range
+        self.output_distribution = output_distribution
+        self.nll_weight = nll_weight
+        self.min_std = min_std
+        self.sampling_temperature = sampling_temperature
+        self.level_control = level_control
         super().__init__(**kwargs)

@@ -24,6 +24,7 @@ from transformers.utils import ModelOutput
 
 from ...audio.features import mel_frequencies, spectral_features
 from ...audio.spectrogram import denormalize_range, from_db
+from ..modeling_utils import AutoMapMixin
 from .configuration_mel_lstm import SPECTRAL_FEATURES, MelLSTMConfig
 
 
@@ -38,15 +39,18 @@ class MelLSTMOutput(ModelOutput):
         spectral_losses (`dict`, *optional*): each weighted feature's mean absolute difference (unweighted), when
             computed.
         state (`tuple(torch.FloatTensor)`): the LSTM ``(h, c)`` after the last frame, to continue from.
+        scales (`torch.FloatTensor` of shape `[batch, frames, n_mels]`, *optional*): predicted standard deviation
+            of each band of the next frame (``output_distribution="gaussian"``; ``predictions`` is then the mean).
     """
 
     loss: Optional[torch.FloatTensor] = None
     predictions: Optional[torch.FloatTensor] = None
     spectral_losses: Optional[dict] = None
     state: Optional[tuple] = None
+    scales: Optional[torch.FloatTensor] = None
 
 
-class MelLSTMPreTrainedModel(PreTrainedModel):
+class MelLSTMPreTrainedModel(AutoMapMixin, PreTrainedModel):
     config_class = MelLSTMConfig
     base_model_prefix = "mel_lstm"
     main_input_name = "input_mels"
@@ -96,6 +100,8 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
                             dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.n_mels)
+        if config.output_distribution == "gaussian":
+            self.scale_head = nn.Linear(config.hidden_size, config.n_mels)
         self._band_frequencies = None  # Hz of each mel band, built on first use (not a weight)
         self.post_init()
 
@@ -127,18 +133,44 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         self._check(input_mels, "input_mels")
         hidden, state = self.lstm(input_mels, state)
         # Residual: the network predicts the change from the current frame, the strong baseline for music.
-        predictions = input_mels + self.head(self.dropout(hidden))
+        hidden = self.dropout(hidden)
+        predictions = input_mels + self.head(hidden)
+        scales = None
+        if self.config.output_distribution == "gaussian":
+            scales = F.softplus(self.scale_head(hidden)) + self.config.min_std
         loss, spectral = None, None
         if labels is not None:
             self._check(labels, "labels")
-            if labels.shape != predictions.shape:
-                raise ValueError(f"labels {tuple(labels.shape)} must match the predictions {tuple(predictions.shape)}")
-            loss = F.mse_loss(predictions, labels)
-            if self.config.spectral_loss_weights:
-                spectral = self.spectral_losses(predictions, labels)
-                loss = loss + sum(self.config.spectral_loss_weights[k] * v for k, v in spectral.items())
-        output = MelLSTMOutput(loss=loss, predictions=predictions, spectral_losses=spectral, state=state)
+            loss, spectral = self.compute_loss(predictions, labels, scales)
+        output = MelLSTMOutput(loss=loss, predictions=predictions, spectral_losses=spectral, state=state,
+                               scales=scales)
         return output if (return_dict if return_dict is not None else self.config.return_dict) else output.to_tuple()
+
+    def compute_loss(self, predictions: torch.Tensor, labels: torch.Tensor,
+                     scales: Optional[torch.Tensor] = None) -> tuple:
+        """``(loss, spectral_losses or None)`` of predicted next frames (and ``scales`` for the Gaussian head):
+        MSE, plus ``nll_weight`` x the Gaussian negative log-likelihood per band (constant dropped), plus the
+        weighted spectral losses."""
+        if labels.shape != predictions.shape:
+            raise ValueError(f"labels {tuple(labels.shape)} must match the predictions {tuple(predictions.shape)}")
+        loss, spectral = F.mse_loss(predictions, labels), None
+        if scales is not None and self.config.nll_weight > 0:
+            nll = torch.log(scales) + 0.5 * ((labels - predictions) / scales) ** 2
+            loss = loss + self.config.nll_weight * nll.mean()
+        if self.config.spectral_loss_weights:
+            spectral = self.spectral_losses(predictions, labels)
+            loss = loss + sum(self.config.spectral_loss_weights[k] * v for k, v in spectral.items())
+        return loss, spectral
+
+    def sample_frames(self, output: MelLSTMOutput, temperature: float = 0.0,
+                      generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Draw next frames from ``output``: the mean plus ``temperature`` x the predicted std x N(0, 1) noise
+        (from ``generator``) for the Gaussian head; the prediction itself at temperature 0 or for the point head."""
+        frames = output.predictions
+        if output.scales is not None and temperature > 0:
+            noise = randn_tensor(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
+            frames = frames + temperature * output.scales * noise
+        return frames
 
     def to_linear(self, mels: torch.Tensor) -> torch.Tensor:
         """Model frames -> linear mel power (undoes the normalised dB scale when ``target_log``)."""
@@ -172,10 +204,15 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         num_frames: int,
         noise_scale: float = 0.0,
         generator: Optional[torch.Generator] = None,
+        temperature: Optional[float] = None,
+        level_control: Optional[float] = None,
     ) -> torch.Tensor:
         """Continue ``prompt_mels`` ``[batch, frames, n_mels]`` by ``num_frames`` frames, each predicted from the
         previous ones; returns only the new frames ``[batch, num_frames, n_mels]``.
 
+        ``temperature`` (default ``config.sampling_temperature``): with the Gaussian head each frame is sampled from
+        the predicted distribution with its std scaled by ``temperature`` (noise from ``generator``); 0 is the
+        deterministic mean rollout. ``level_control`` (default ``config.level_control``): see ``MelLSTMConfig``.
         ``noise_scale`` > 0 adds Gaussian noise of that std (drawn from ``generator`` with diffusers' ``randn_tensor``,
         so a CPU generator works with a model on any device) to each predicted frame before it is fed back, for varied
         continuations; at 0 generation is deterministic. ``MelContinuationPipeline`` runs the same two steps
@@ -185,38 +222,62 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
             raise ValueError(f"num_frames must be an integer >= 1, got {num_frames!r}")
         was_training = self.training
         self.eval()
-        frame, state = self.start_generation(prompt_mels, noise_scale, generator)
+        frame, state = self.start_generation(prompt_mels, noise_scale, generator, temperature, level_control)
         frames = []
-        for _ in range(num_frames):
+        for index in range(num_frames):
             frames.append(frame)
-            frame, state = self.generation_step(frame, state, noise_scale, generator)
+            if index < num_frames - 1:
+                frame, state = self.generation_step(frame, state, noise_scale, generator)
         self.train(was_training)
         return torch.cat(frames, dim=1)
 
     @torch.no_grad()
     def start_generation(self, prompt_mels: torch.Tensor, noise_scale: float = 0.0,
-                         generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, tuple]:
+                         generator: Optional[torch.Generator] = None, temperature: Optional[float] = None,
+                         level_control: Optional[float] = None) -> tuple[torch.Tensor, dict]:
         """Read the prompt ``[batch, frames, n_mels]`` (cast to the model's dtype): ``(first new frame [batch, 1,
-        n_mels], LSTM state)``. Call in eval mode."""
+        n_mels], generation state)``; the state holds the LSTM ``(h, c)`` (``"lstm"``), the sampling settings and
+        the level control's running sums. Call in eval mode."""
+        temperature = self.config.sampling_temperature if temperature is None else temperature
+        level_control = self.config.level_control if level_control is None else level_control
         if noise_scale < 0:
             raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
-        output = self(prompt_mels.to(self.dtype), return_dict=True)
-        return self._next_frame(output.predictions[:, -1:], noise_scale, generator), output.state
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if not 0 <= level_control <= 1:
+            raise ValueError(f"level_control must be in [0, 1], got {level_control}")
+        prompt_mels = prompt_mels.to(self.dtype)
+        output = self(prompt_mels, return_dict=True)
+        level = prompt_mels.mean(dim=(1, 2), keepdim=True)  # [batch, 1, 1]
+        state = {"lstm": output.state, "temperature": temperature, "level_control": level_control,
+                 "prompt_level": level, "level_sum": torch.zeros_like(level), "count": 0}
+        last = MelLSTMOutput(predictions=output.predictions[:, -1:],
+                             scales=None if output.scales is None else output.scales[:, -1:])
+        return self._next_frame(last, state, noise_scale, generator), state
 
     @torch.no_grad()
-    def generation_step(self, frame: torch.Tensor, state: tuple, noise_scale: float = 0.0,
-                        generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, tuple]:
+    def generation_step(self, frame: torch.Tensor, state: dict, noise_scale: float = 0.0,
+                        generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, dict]:
         """Feed back ``frame`` ``[batch, 1, n_mels]``: ``(the frame after it, new state)``."""
-        output = self(frame, state=state, return_dict=True)
-        return self._next_frame(output.predictions, noise_scale, generator), output.state
+        output = self(frame, state=state["lstm"], return_dict=True)
+        state = {**state, "lstm": output.state}
+        return self._next_frame(output, state, noise_scale, generator), state
 
-    def _next_frame(self, predictions: torch.Tensor, noise_scale: float,
+    def _next_frame(self, output: MelLSTMOutput, state: dict, noise_scale: float,
                     generator: Optional[torch.Generator]) -> torch.Tensor:
+        """Sample the next frame (updates ``state``'s level sums in place)."""
+        predictions = self.sample_frames(output, state["temperature"], generator)
         if noise_scale > 0:
             noise = randn_tensor(predictions.shape, generator=generator, device=predictions.device,
                                  dtype=predictions.dtype)
             predictions = predictions + noise_scale * noise
-        return self.clamp_frames(predictions)
+        state["count"] += 1
+        if state["level_control"] > 0:  # pull the running mean level of the continuation back to the prompt's
+            running = (state["level_sum"] + predictions.mean(dim=(1, 2), keepdim=True)) / state["count"]
+            predictions = predictions + state["level_control"] * (state["prompt_level"] - running)
+        frame = self.clamp_frames(predictions)
+        state["level_sum"] = state["level_sum"] + frame.mean(dim=(1, 2), keepdim=True)
+        return frame
 
     def clamp_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """Keep generated frames in the training range, so errors do not run away as they feed back."""

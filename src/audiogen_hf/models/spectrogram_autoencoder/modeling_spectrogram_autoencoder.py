@@ -25,6 +25,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from ..modeling_utils import AutoMapMixin
 from .configuration_spectrogram_autoencoder import SpectrogramAutoencoderConfig
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class SpectrogramAutoencoderOutput(ModelOutput):
     kl_loss: Optional[torch.Tensor] = None
 
 
-class SpectrogramAutoencoderPreTrainedModel(PreTrainedModel):
+class SpectrogramAutoencoderPreTrainedModel(AutoMapMixin, PreTrainedModel):
     config_class = SpectrogramAutoencoderConfig
     base_model_prefix = "spectrogram_autoencoder"
     main_input_name = "input_spectrograms"

@@ -87,6 +87,8 @@ class MelContinuationPipeline(DiffusionPipeline):
         num_frames: Optional[int] = None,
         noise_scale: float = 0.0,
         generator: Optional[torch.Generator] = None,
+        temperature: Optional[float] = None,
+        level_control: Optional[float] = None,
         griffin_lim_iters: Optional[int] = None,
         output_type: str = "np",
         return_dict: bool = True,
@@ -101,7 +103,11 @@ class MelContinuationPipeline(DiffusionPipeline):
             num_frames (`int`, *optional*): how much to add, in mel frames (pass this or ``duration_s``).
             noise_scale (`float`, *optional*, defaults to 0): std of the noise added to each generated frame before
                 it is fed back (0: deterministic).
-            generator (`torch.Generator`, *optional*): for that noise.
+            generator (`torch.Generator`, *optional*): for that noise and the Gaussian head's sampling.
+            temperature (`float`, *optional*): sampling temperature of a Gaussian-head model (default: its
+                ``config.sampling_temperature``; 0: the deterministic mean rollout).
+            level_control (`float`, *optional*): pull of the continuation's level back to the prompt's (default:
+                ``config.level_control``).
             griffin_lim_iters (`int`, *optional*): Griffin-Lim iterations (default: the converter's).
             output_type (`str`, *optional*, defaults to `"np"`): ``"np"``, ``"pt"`` or ``"spectrogram"`` (no audio
                 synthesis: ``audios`` is ``None`` and ``spectrograms`` stay torch tensors).
@@ -126,7 +132,7 @@ class MelContinuationPipeline(DiffusionPipeline):
 
         model.eval()
         prompt = converter.audio_to_spectrogram(audio).spectrogram.transpose(-1, -2)  # [batch, frames, n_mels]
-        frame, state = model.start_generation(prompt, noise_scale, generator)
+        frame, state = model.start_generation(prompt, noise_scale, generator, temperature, level_control)
         frames = []
         with self.progress_bar(total=num_frames) as progress:
             for _ in range(num_frames):

@@ -1,1 +1,1 @@
-from .pipeline_spectrogram_diffusion import SpectrogramDiffusionPipeline, SpectrogramDiffusionPipelineOutput
+from .pipeline_spectrogram_diffusion import MelDiffusionPipeline, MelDiffusionPipelineOutput

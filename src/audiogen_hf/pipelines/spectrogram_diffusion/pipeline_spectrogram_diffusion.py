@@ -23,7 +23,7 @@ from ...audio.spectrogram import SpectrogramConverter
 
 
 @dataclass
-class SpectrogramDiffusionPipelineOutput(BaseOutput):
+class MelDiffusionPipelineOutput(BaseOutput):
     """
     audios: ``[batch, samples]`` (np or torch; None for ``output_type="spectrogram"``).
     sampling_rate: rate of ``audios`` (the converter's).
@@ -35,7 +35,7 @@ class SpectrogramDiffusionPipelineOutput(BaseOutput):
     spectrograms: Union[np.ndarray, torch.Tensor]
 
 
-class SpectrogramDiffusionPipeline(DiffusionPipeline):
+class MelDiffusionPipeline(DiffusionPipeline):
     """Components: ``unet`` (diffusers ``UNet2DModel``, 1 channel, ``sample_size`` ``(n_mels, frames)``; class-
     conditioned by genre through ``num_class_embeds = len(genres) + 1``, or unconditional), ``scheduler`` (any
     diffusers scheduler: DDPM, DDIM, ...) and ``converter`` (``SpectrogramConverter``, mel, dB, ``fixed``
@@ -51,12 +51,12 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
     >>> import torch
     >>> from diffusers import DDIMScheduler, UNet2DModel
     >>> from audiogen_hf.audio import SpectrogramConverter
-    >>> from audiogen_hf.pipelines import SpectrogramDiffusionPipeline
+    >>> from audiogen_hf.pipelines import MelDiffusionPipeline
     >>> converter = SpectrogramConverter(n_fft=512, hop_length=256, mode="mel", n_mels=16, normalization="fixed")
     >>> unet = UNet2DModel(sample_size=(16, 32), in_channels=1, out_channels=1, block_out_channels=(8, 16),
     ...                    layers_per_block=1, down_block_types=("DownBlock2D",) * 2,
     ...                    up_block_types=("UpBlock2D",) * 2, norm_num_groups=4, num_class_embeds=3)
-    >>> pipe = SpectrogramDiffusionPipeline(unet, DDIMScheduler(num_train_timesteps=100), converter,
+    >>> pipe = MelDiffusionPipeline(unet, DDIMScheduler(num_train_timesteps=100), converter,
     ...                                     genres=["metal", "electronic"])
     >>> pipe.set_progress_bar_config(disable=True)
     >>> out = pipe(genre="metal", num_samples=2, num_inference_steps=5, guidance_scale=2.0)
@@ -65,7 +65,7 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
     >>> variation = pipe(genre="electronic", audio=torch.randn(22050) * 0.1, sampling_rate=22050, strength=0.5)
     ```
 
-    A trained one: ``SpectrogramDiffusionPipeline.from_pretrained("outputs/spectrogram_diffusion_gtzan/pipeline")``.
+    A trained one: ``MelDiffusionPipeline.from_pretrained("outputs/spectrogram_diffusion_gtzan/pipeline")``.
     """
 
     model_cpu_offload_seq = "unet"
@@ -75,10 +75,10 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
         c = converter.config
         bins, _ = self._sample_size(unet)
         if converter.num_bins != bins:
-            raise ValueError(f"SpectrogramDiffusionPipeline: the converter gives {converter.num_bins} bins but the "
+            raise ValueError(f"MelDiffusionPipeline: the converter gives {converter.num_bins} bins but the "
                              f"U-Net's sample_size starts with {bins}")
         if c.normalization != "fixed":
-            raise ValueError("SpectrogramDiffusionPipeline needs a converter with normalization='fixed' (one scale "
+            raise ValueError("MelDiffusionPipeline needs a converter with normalization='fixed' (one scale "
                              f"for every clip, so generated levels are absolute), not {c.normalization!r}")
         classes = getattr(unet.config, "num_class_embeds", None)
         if genres is not None and classes != len(genres) + 1:
@@ -169,7 +169,7 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
         (no Griffin-Lim).
 
         Returns:
-            ``SpectrogramDiffusionPipelineOutput`` with ``audios`` ``[num_samples, samples]`` (None for
+            ``MelDiffusionPipelineOutput`` with ``audios`` ``[num_samples, samples]`` (None for
             ``"spectrogram"``), ``sampling_rate`` and ``spectrograms`` ``[num_samples, n_mels, frames]`` (dB); the
             tuple ``(audios, sampling_rate, spectrograms)`` when ``return_dict=False``.
         """
@@ -219,5 +219,5 @@ class SpectrogramDiffusionPipeline(DiffusionPipeline):
             audios, spectrograms = audios.numpy(), spectrograms.cpu().numpy()
         if not return_dict:
             return (audios, self.converter.config.sampling_rate, spectrograms)
-        return SpectrogramDiffusionPipelineOutput(audios=audios, sampling_rate=self.converter.config.sampling_rate,
+        return MelDiffusionPipelineOutput(audios=audios, sampling_rate=self.converter.config.sampling_rate,
                                                   spectrograms=spectrograms)

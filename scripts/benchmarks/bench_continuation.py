@@ -1,0 +1,116 @@
+"""Does the Jam Assistant keep playing? Train a recipe with each variant and score its continuations.
+
+    python scripts/benchmarks/bench_continuation.py --config configs/mel_lstm_demo.yaml \
+        --musdb_root data/corpus/musdb --variants seed,gaussian --output_dir outputs/bench_continuation
+
+For each variant (a set of config overrides, below) the recipe is trained (or a finished run in
+``<output_dir>/<variant>`` is reused), then prompts from the test split (5 s windows, hop ``--hop_seconds``) are
+continued by 5 s through the pipeline and scored against the true next 5 s (``audiogen_hf.evaluation.continuation``):
+the median over clips (and over ``--seeds`` sampling seeds) of the flux ratio per second, band-pattern change ratio,
+per-band mean / std distance, peak and loudness against the prompt, plus next-frame MSE on the test clips and its
+ratio to the first variant's (the reference measured in the same run). Writes ``results.json``.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+from torch.utils.data import DataLoader
+
+from audiogen_hf.evaluation.continuation import continuation_goals, median_metrics
+from audiogen_hf.pipelines import MelContinuationPipeline
+from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
+
+VARIANTS = {
+    "seed": {},  # the seed's MSE model, deterministic rollout
+    "seed_noise": {"__noise_scale": 0.05, "__run": "seed"},  # the seed model with today's noise_scale sampling
+    "gaussian": {"output_distribution": "gaussian"},
+    "gaussian_noise": {"output_distribution": "gaussian", "input_noise_std": 0.02},
+    "gaussian_rollout": {"output_distribution": "gaussian", "rollout_frames": 32},
+    "gaussian_rollout_w03": {"output_distribution": "gaussian", "rollout_frames": 32, "rollout_weight": 0.3},
+}
+
+
+def train_variant(config: str, musdb_root: str, run_dir: Path, overrides: dict, extra: list):
+    values, _ = read_config(["--config", config])
+    arguments_class, objective_class = OBJECTIVES[values.pop("model")]
+    values.update({k: v for k, v in overrides.items() if not k.startswith("__")})
+    training, model_args = parse_config((TrainingArguments, arguments_class), extra, values)
+    training.output_dir, training.report_to, model_args.musdb_root = str(run_dir), None, musdb_root
+    objective = objective_class(model_args)
+    if not (run_dir / "pipeline" / "model_index.json").is_file():
+        train(objective, training)
+    return objective, training
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/mel_lstm_demo.yaml")
+    parser.add_argument("--musdb_root", default="data/corpus/musdb")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--output_dir", default="outputs/bench_continuation")
+    parser.add_argument("--hop_seconds", type=float, default=5.0)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--temperatures", default="", help="comma-separated temperatures to score (default: the "
+                        "model's own)")
+    parser.add_argument("--level_controls", default="", help="comma-separated level_control values to score "
+                        "(default: the model's own)")
+    args, extra = parser.parse_known_args(argv)
+    output_dir = Path(args.output_dir)
+    results, reference_mse = {}, None
+    for name in args.variants.split(","):
+        overrides = VARIANTS[name]
+        run_dir = output_dir / overrides.get("__run", name)
+        objective, _ = train_variant(args.config, args.musdb_root, run_dir, overrides, extra)
+        pipe = MelContinuationPipeline.from_pretrained(run_dir / "pipeline")
+        model = pipe.model.eval()
+        objective.converter = pipe.converter
+        windows = objective.continuation_windows(subsets="test", hop_seconds=args.hop_seconds)
+        clips = objective.mels(subsets="test")
+        mse = objective.next_frame_metrics(model, DataLoader(clips, batch_size=8), _NoGather())["mse"]
+        reference_mse = reference_mse or mse
+        temperatures = [float(t) for t in args.temperatures.split(",") if t] or [None]
+        controls = [float(t) for t in args.level_controls.split(",") if t] or [None]
+        for temperature, control in [(t, c) for t in temperatures for c in controls]:
+            rows = []
+            for seed in range(args.seeds):
+                rows.extend(objective.continuations(model, windows, temperature=temperature, seed=seed,
+                                                    level_control=control,
+                                                    noise_scale=overrides.get("__noise_scale", 0.0)))
+            summary = median_metrics(rows)
+            summary.update(next_frame_mse=mse, mse_ratio=mse / reference_mse, clips=len(windows))
+            key = name + ("" if temperature is None else f"@T={temperature:g}") + \
+                ("" if control is None else f",level={control:g}")
+            summary["goals"] = continuation_goals(summary)
+            results[key] = summary
+            _print_row(key, summary)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+class _NoGather:
+    @staticmethod
+    def gather_for_metrics(x):
+        return x
+
+
+HEADER = False
+
+
+def _print_row(name: str, s: dict) -> None:
+    global HEADER
+    fluxes = [s[k] for k in sorted(k for k in s if k.startswith("flux_ratio_s"))]
+    if not HEADER:
+        print(f"{'variant':34s} {'flux ratio s1..s5':29s} {'change':>7s} {'mean dB':>8s} {'std err':>8s} "
+              f"{'peak':>6s} {'loud dB':>8s} {'MSE':>9s} {'MSE/ref':>8s} goals")
+        HEADER = True
+    met = [k for k, v in s["goals"].items() if v and k != "all"]
+    print(f"{name:34s} {' '.join(f'{f:5.2f}' for f in fluxes):29s} {s['band_change_ratio']:7.2f} "
+          f"{s['band_mean_db']:8.2f} {s['band_std_error']:8.2f} {s['peak']:6.2f} {s['loudness_db']:8.2f} "
+          f"{s['next_frame_mse']:9.5f} {s['mse_ratio']:8.3f} {'ALL' if s['goals']['all'] else ','.join(met)}",
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()
