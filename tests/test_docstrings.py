@@ -28,13 +28,7 @@ class FencedExampleParser(doctest.DocTestParser):
 
 # Modules merged before this check existed that still miss part of the house style (each entry says what); the
 # xfail is strict, so fixing a module makes its entry fail here until it is removed.
-KNOWN_GAPS = {
-    "audiogen_hf.models.image_classifier.configuration_image_classifier": "ImageClassifierConfig: no Example:",
-    "audiogen_hf.models.image_classifier.modeling_image_classifier": "module docstring: no origin line",
-    "audiogen_hf.pipelines.image_diffusion.pipeline_image_diffusion": "ImageDiffusionPipeline.__call__: no Returns:",
-    "audiogen_hf.pipelines.spectrogram_diffusion.pipeline_spectrogram_diffusion": "MelDiffusionPipeline"
-    ".__call__: no Returns:",
-}
+KNOWN_GAPS = {}
 
 
 def main_classes(module):

@@ -6,7 +6,6 @@ FID and KID against the validation images in the feature space of a classifier t
 """
 
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -25,10 +24,11 @@ from ..evaluation.fid import (
     real_vs_real_floor,
     train_feature_classifier,
 )
+from ..logging_utils import get_logger
 from ..models import ImageClassifierModel, SimpleUNetModel
 from ..pipelines.image_diffusion import ImageDiffusionPipeline, image_grid, null_class_label
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 UNET_TYPES = ("simple", "unet2d")
 
 

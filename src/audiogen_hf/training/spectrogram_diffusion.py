@@ -20,7 +20,10 @@ from ..audio.spectrogram import SpectrogramConverter
 from ..data.clips import cache_spectrograms, window_clips
 from ..data.gtzan import load_gtzan
 from ..evaluation import save_spectrogram_image
+from ..logging_utils import get_logger
 from ..pipelines.spectrogram_diffusion import MelDiffusionPipeline
+
+logger = get_logger(__name__)
 
 
 @dataclass
@@ -73,7 +76,13 @@ class SpectrogramDiffusionObjective:
         return cached.select_columns(["spectrogram", "label"]).with_format("torch")
 
     def datasets(self):
-        return self.clips("train"), self.clips("valid")
+        train = self.clips("train")
+        try:
+            valid = self.clips("valid")
+        except FileNotFoundError as error:  # a small corpus may keep no valid files: validate on its test split
+            logger.warning("%s: validating on the test split instead", error)
+            valid = self.clips("test")
+        return train, valid
 
     def build_model(self) -> UNet2DModel:
         a = self.args

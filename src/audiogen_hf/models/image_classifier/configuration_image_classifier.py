@@ -15,6 +15,14 @@ class ImageClassifierConfig(PretrainedConfig):
         num_labels (`int`, defaults to 10): classes.
         dropout (`float`, defaults to 0.2): dropout before the last layer.
         class_names (`list[str]`, *optional*): one name per class (``id2label`` is set from them).
+
+    Example:
+
+    ```python
+    >>> from audiogen_hf.models import ImageClassifierConfig
+    >>> ImageClassifierConfig(channels=[8, 16], num_labels=3, class_names=["a", "b", "c"]).id2label[2]
+    'c'
+    ```
     """
 
     model_type = "image_classifier"

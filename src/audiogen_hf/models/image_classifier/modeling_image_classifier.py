@@ -2,7 +2,8 @@
 
 Inception weights cannot be downloaded on an offline machine, so the image systems (Fashion-MNIST / MNIST digits, and
 spectrogram "images" of music for genre accuracy) measure sample quality in the feature space of this classifier,
-trained on the training split. Not from a seed: it is the measuring instrument the DDPM system's FID needs.
+trained on the training split. Origin: none of the seeds; it is the measuring instrument the DDPM system's FID
+needs (the seed computed FID with Inception features).
 
 Shapes: ``pixel_values`` ``[batch, num_channels, height, width]`` in [0, 1] (any size: global average pooling) ->
 ``logits`` ``[batch, num_labels]``, ``features`` ``[batch, feature_dim]``.

@@ -50,11 +50,20 @@ class ImageDiffusionPipeline(DiffusionPipeline):
     Example:
 
     ```python
-    >>> pipe = ImageDiffusionPipeline.from_pretrained("outputs/ddpm_fashion_mnist/pipeline")
-    >>> pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
-    >>> out = pipe(num_samples=8, class_labels="Sneaker", guidance_scale=3.0, num_inference_steps=50)
-    >>> out.images[0].save("sneaker.png")
+    >>> from diffusers import DDIMScheduler
+    >>> from audiogen_hf.models import SimpleUNetModel
+    >>> from audiogen_hf.pipelines import ImageDiffusionPipeline
+    >>> unet = SimpleUNetModel(block_out_channels=(8, 16), num_class_embeds=3, norm_num_groups=4)
+    >>> pipe = ImageDiffusionPipeline(unet, DDIMScheduler(num_train_timesteps=100),
+    ...                               class_names=["shirt", "shoe", "bag"])
+    >>> pipe.set_progress_bar_config(disable=True)
+    >>> out = pipe(num_samples=2, class_labels="shoe", guidance_scale=3.0, num_inference_steps=5, output_type="np")
+    >>> out.images.shape
+    (2, 28, 28, 1)
     ```
+
+    A trained one: ``ImageDiffusionPipeline.from_pretrained("outputs/ddpm_fashion_mnist/pipeline")``, with
+    ``pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)`` for 50-step sampling.
     """
 
     model_cpu_offload_seq = "unet"
@@ -92,7 +101,12 @@ class ImageDiffusionPipeline(DiffusionPipeline):
                  generator: Optional[torch.Generator] = None, output_type: str = "pil", return_dict: bool = True):
         """``num_samples`` images; ``class_labels`` (ids or names, one or per sample; None: unconditional, through
         the null label); ``guidance_scale`` > 1 pushes samples towards their class. ``output_type``: ``"pil"``,
-        ``"np"`` (``[N, H, W, C]`` in [0, 1]) or ``"pt"`` (``[N, C, H, W]`` in [0, 1])."""
+        ``"np"`` (``[N, H, W, C]`` in [0, 1]) or ``"pt"`` (``[N, C, H, W]`` in [0, 1]).
+
+        Returns:
+            ``ImagePipelineOutput`` with ``images`` (a list of PIL images, or an array / tensor as above); a tuple
+            ``(images,)`` when ``return_dict=False``.
+        """
         if output_type not in ("pil", "np", "pt"):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
         if guidance_scale < 1.0:

@@ -48,12 +48,24 @@ class MelDiffusionPipeline(DiffusionPipeline):
     Example:
 
     ```python
-    >>> pipe = MelDiffusionPipeline.from_pretrained("outputs/spectrogram_diffusion_gtzan/pipeline")
-    >>> pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
-    >>> out = pipe(genre="metal", num_samples=2, num_inference_steps=50, guidance_scale=3.0)
-    >>> out.audios.shape, out.sampling_rate          # (2, samples), 22050
-    >>> variation = pipe(genre="electronic", audio=clip, sampling_rate=44100, strength=0.5)
+    >>> import torch
+    >>> from diffusers import DDIMScheduler, UNet2DModel
+    >>> from audiogen_hf.audio import SpectrogramConverter
+    >>> from audiogen_hf.pipelines import MelDiffusionPipeline
+    >>> converter = SpectrogramConverter(n_fft=512, hop_length=256, mode="mel", n_mels=16, normalization="fixed")
+    >>> unet = UNet2DModel(sample_size=(16, 32), in_channels=1, out_channels=1, block_out_channels=(8, 16),
+    ...                    layers_per_block=1, down_block_types=("DownBlock2D",) * 2,
+    ...                    up_block_types=("UpBlock2D",) * 2, norm_num_groups=4, num_class_embeds=3)
+    >>> pipe = MelDiffusionPipeline(unet, DDIMScheduler(num_train_timesteps=100), converter,
+    ...                                     genres=["metal", "electronic"])
+    >>> pipe.set_progress_bar_config(disable=True)
+    >>> out = pipe(genre="metal", num_samples=2, num_inference_steps=5, guidance_scale=2.0)
+    >>> out.audios.shape, out.sampling_rate, out.spectrograms.shape
+    ((2, 7936), 22050, (2, 16, 32))
+    >>> variation = pipe(genre="electronic", audio=torch.randn(22050) * 0.1, sampling_rate=22050, strength=0.5)
     ```
+
+    A trained one: ``MelDiffusionPipeline.from_pretrained("outputs/spectrogram_diffusion_gtzan/pipeline")``.
     """
 
     model_cpu_offload_seq = "unet"
@@ -154,7 +166,13 @@ class MelDiffusionPipeline(DiffusionPipeline):
         genre); ``guidance_scale`` > 1 steers towards the genre (classifier-free guidance). With ``audio`` (mono, at
         ``sampling_rate``): variations of it, starting from its spectrogram noised to ``strength`` (1: pure noise, the
         audio is ignored; small: close to the input). ``output_type``: ``"np"``, ``"pt"`` or ``"spectrogram"``
-        (no Griffin-Lim)."""
+        (no Griffin-Lim).
+
+        Returns:
+            ``MelDiffusionPipelineOutput`` with ``audios`` ``[num_samples, samples]`` (None for
+            ``"spectrogram"``), ``sampling_rate`` and ``spectrograms`` ``[num_samples, n_mels, frames]`` (dB); the
+            tuple ``(audios, sampling_rate, spectrograms)`` when ``return_dict=False``.
+        """
         if output_type not in ("np", "pt", "spectrogram"):
             raise ValueError(f"output_type must be 'np', 'pt' or 'spectrogram', got {output_type!r}")
         if not 0.0 < strength <= 1.0:
