@@ -41,7 +41,8 @@ def place_in_cache(folder: Path, hf_home: Path, repo_id: str) -> Path:
 
 def run_offline(code: str, hf_home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(SRC),
-           "OMP_NUM_THREADS": "1", "HF_MODULES_CACHE": str(hf_home / "modules")}
+           # the parent's thread count: outputs are compared exactly, and float sums depend on the thread split
+           "OMP_NUM_THREADS": str(torch.get_num_threads()), "HF_MODULES_CACHE": str(hf_home / "modules")}
     env.pop("HF_HUB_CACHE", None)
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
 
