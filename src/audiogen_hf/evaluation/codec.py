@@ -16,6 +16,7 @@ import soundfile as sf
 import torch
 
 from ..losses.spectral import MultiResolutionSTFTLoss, MultiScaleMelLoss
+from .metrics import si_sdr_db
 
 _MEL = {}
 _STFT = {}
@@ -36,14 +37,12 @@ def stft_distance(reference: torch.Tensor, estimate: torch.Tensor, sampling_rate
         return float(loss(estimate.float(), reference.float()))
 
 
-def si_sdr(reference: torch.Tensor, estimate: torch.Tensor, eps: float = 1e-8) -> float:
-    """Scale-invariant signal-to-distortion ratio in dB (zero-mean, per channel, averaged)."""
+def si_sdr(reference: torch.Tensor, estimate: torch.Tensor) -> float:
+    """Scale-invariant SDR in dB (``metrics.si_sdr_db``) per channel, averaged; capped at 120 dB, so a perfect
+    reconstruction gives a finite mean."""
     r = reference.double().reshape(-1, reference.shape[-1])
     e = estimate.double().reshape(-1, estimate.shape[-1])
-    r, e = r - r.mean(-1, keepdim=True), e - e.mean(-1, keepdim=True)
-    target = (e * r).sum(-1, keepdim=True) / (r.square().sum(-1, keepdim=True) + eps) * r
-    ratio = target.square().sum(-1) / ((e - target).square().sum(-1) + eps)
-    return float((10 * torch.log10(ratio + eps)).mean())
+    return float(si_sdr_db(r, e).clamp(max=120.0).mean())
 
 
 def perplexity(codes: torch.Tensor, codebook_size: int) -> float:
