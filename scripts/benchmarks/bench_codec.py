@@ -46,7 +46,7 @@ def best_time(fn, repeats: int) -> tuple[float, float]:
 
 def real_clip(corpus_dir: Path, seconds: float) -> torch.Tensor:
     """``[2, samples]`` of a real recording (Fret's on Fire backing + guitar) at 44.1 kHz."""
-    tracks = sorted(p for p in (corpus_dir / "musdb").glob("*/*") if p.name.startswith("Muldjord"))
+    tracks = sorted(p.parent for p in (corpus_dir / "musdb").glob("*/Muldjord*/mixture.wav"))  # not .state/
     if not tracks:
         raise FileNotFoundError(f"no real-recording tracks under {corpus_dir}/musdb: build the corpus with "
                                 "`make corpus` (or scripts/build_corpus.py)")
