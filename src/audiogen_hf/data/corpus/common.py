@@ -9,7 +9,8 @@ from typing import Optional
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio.functional as AF
+
+from ...audio.io import resample as resample_waveform
 
 CORPUS_VERSION = 2
 STEMS = ("drums", "bass", "other", "vocals")
@@ -85,8 +86,8 @@ def write_audio(path: Path, audio: np.ndarray, sample_rate: int) -> None:
 
 
 def resample(audio: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
-    """(samples, channels) float32 at ``target_sr`` (torchaudio's sinc resampler; no-op at the same rate)."""
+    """(samples, channels) float32 at ``target_sr``: the signal layer's ``resample`` on the numpy layout the corpus
+    builder uses (no-op at the same rate)."""
     if sr == target_sr:
         return audio
-    channels_first = torch.from_numpy(np.ascontiguousarray(audio.T))
-    return AF.resample(channels_first, sr, target_sr).T.numpy()
+    return resample_waveform(torch.from_numpy(np.ascontiguousarray(audio.T)), sr, target_sr).T.numpy()

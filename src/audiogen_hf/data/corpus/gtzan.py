@@ -10,11 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.functional as AF
 from tqdm.auto import tqdm
 
-from .common import CLIP_OFFSET_S, CLIP_S, GTZAN_SR, PEAK, SILENT_CLIP_RMS, write_audio, write_json
+from .common import CLIP_OFFSET_S, CLIP_S, GTZAN_SR, PEAK, SILENT_CLIP_RMS, resample, write_audio, write_json
 from .sources import ScanReport, selection_order
 
 logger = logging.getLogger(__name__)
@@ -109,8 +107,7 @@ def _pick_clips(genre_dir: Path, genre: str, recordings: list, count: int, repor
 
 def _to_gtzan(audio: np.ndarray, sr: int) -> np.ndarray:
     """Downmix to mono, resample to 22.05 kHz, fix the length to 30 s and keep the peak <= 0.99."""
-    mono = torch.from_numpy(np.ascontiguousarray(audio.mean(axis=1)))
-    mono = AF.resample(mono, sr, GTZAN_SR).numpy()
+    mono = resample(audio.mean(axis=1, keepdims=True), sr, GTZAN_SR)[:, 0]
     length = round(CLIP_S * GTZAN_SR)
     mono = np.pad(mono[:length], (0, max(0, length - len(mono))))
     return mono * min(1.0, PEAK / max(np.abs(mono).max(), 1e-9))
