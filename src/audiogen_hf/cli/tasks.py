@@ -170,12 +170,12 @@ def run_codec(pipe, audio, sampling_rate, num_quantizers=0, progress=None):
     SI-SDR, spectral convergence and log-spectral distance of the mono mix at the codec's rate."""
     import torch
 
-    from ..audio import SpectrogramConverter, resample
+    from ..audio import SpectrogramConverter, resample, to_mono
     from ..evaluation import hf_metrics
 
     out = pipe(audio, sampling_rate=sampling_rate, num_quantizers=int(num_quantizers) or None, output_type="pt")
     rate = out.sampling_rate
-    decoded = out.audios[0].mean(dim=0)  # [samples], the channels mixed down
+    decoded = to_mono(out.audios[0])  # [samples]
     reference = resample(torch.as_tensor(audio), sampling_rate, rate) if sampling_rate != rate else audio
     reference = torch.as_tensor(reference)[..., : decoded.shape[-1]]
     pairs = ([_numpy(decoded)], [_numpy(reference)])

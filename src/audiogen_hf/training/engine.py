@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 from transformers import get_scheduler
 
+from ..audio.io import to_mono
 from ..evaluation import save_training_curves
 from ..logging_utils import get_logger
 from ..utils.hub_utils import push_folder_to_hub
@@ -282,7 +283,7 @@ def _log_media(accelerator: Accelerator, files: list, step: int) -> None:
             if tracker.name == "tensorboard":
                 if path.suffix == ".wav":
                     audio, rate = sf.read(path, dtype="float32", always_2d=True)
-                    tracker.writer.add_audio(tag, torch.from_numpy(audio.mean(axis=1)), step, sample_rate=rate)
+                    tracker.writer.add_audio(tag, to_mono(torch.from_numpy(audio.T)), step, sample_rate=rate)
                 elif path.suffix == ".png":
                     image = np.asarray(Image.open(path).convert("RGB"))
                     tracker.writer.add_image(tag, image, step, dataformats="HWC")
