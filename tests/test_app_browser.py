@@ -46,7 +46,7 @@ def files(real_track, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, corpus_dir):
-    from tiny_pipelines import save_tiny_autoencoder, save_tiny_codec, save_tiny_jam
+    from tiny_pipelines import save_tiny_autoencoder, save_tiny_codec, save_tiny_diffusion, save_tiny_jam
 
     from audiogen_hf.cli.app import MAX_FILE_SIZE, build_app, find_examples
     from audiogen_hf.utils.hub_utils import load_pipeline
@@ -54,7 +54,8 @@ def server(tmp_path_factory, corpus_dir):
     root = tmp_path_factory.mktemp("app_models")
     pipelines = {"jam": load_pipeline(save_tiny_jam(root / "jam")),
                  "vae": load_pipeline(save_tiny_autoencoder(root / "vae")),
-                 "codec": load_pipeline(save_tiny_codec(root / "codec"))}
+                 "codec": load_pipeline(save_tiny_codec(root / "codec")),
+                 "diffusion": load_pipeline(save_tiny_diffusion(root / "diffusion"))}
     app = build_app(pipelines, find_examples(corpus_dir), output_dir=root / "outputs")
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
@@ -71,7 +72,7 @@ def server(tmp_path_factory, corpus_dir):
 def page(server):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})  # every tab in one row
         page.set_default_timeout(60_000)
         page.goto(server[0])
         page.wait_for_selector("#run-0")
@@ -115,7 +116,8 @@ def picture_width(page, index: int) -> int:
 def test_every_tab_returns_audio_a_picture_and_metrics(page, server, files):
     tabs = [t.inner_text() for t in page.get_by_role("tab").all()]
     assert tabs == ["Jam continuation (jam)", "Autoencoder reconstruction (vae)", "Autoencoder samples (vae)",
-                    "Neural codec (codec)", "Spectrogram images"]
+                    "Neural codec (codec)", "Genre music (diffusion)",
+                    "Music variations (diffusion)", "Spectrogram images"]
     jam, vae = server[1]["jam"], server[1]["vae"]
 
     assert run_tab(page, 0, tabs[0], files["clip"]).startswith("Done")
@@ -143,11 +145,24 @@ def test_every_tab_returns_audio_a_picture_and_metrics(page, server, files):
     assert picture_width(page, 3) > 200
     assert "bitrate_kbps" in page.locator("#metrics-3").inner_text()
 
-    assert run_tab(page, 4, tabs[4], files["clip"]).startswith("Done")
+    diffusion_clip = 31 * server[1]["diffusion"].converter.config.hop_length  # (frames - 1) hops
+    assert run_tab(page, 4, tabs[4]).startswith("Done")  # every genre in turn, 50 DDIM steps
     audio, rate = output_audio(page, 4)
-    assert rate == 44100 and abs(len(audio) / rate - CLIP_SECONDS) < 1e-3
+    assert rate == 22050 and len(audio) == diffusion_clip
     assert picture_width(page, 4) > 200
-    metrics = page.locator("#metrics-4").inner_text()
+    assert "known_genres" in page.locator("#metrics-4").inner_text()
+
+    assert run_tab(page, 5, tabs[5], files["clip"]).startswith("Done")  # a variation of the upload's opening
+    audio, rate = output_audio(page, 5)
+    assert rate == 22050 and len(audio) == diffusion_clip
+    assert picture_width(page, 5) > 200
+    assert "strength" in page.locator("#metrics-5").inner_text()
+
+    assert run_tab(page, 6, tabs[6], files["clip"]).startswith("Done")
+    audio, rate = output_audio(page, 6)
+    assert rate == 44100 and abs(len(audio) / rate - CLIP_SECONDS) < 1e-3
+    assert picture_width(page, 6) > 200
+    metrics = page.locator("#metrics-6").inner_text()
     assert "average_psnr_db" in metrics and "bpm" in metrics and "caption" in metrics
 
 

@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
-from tiny_pipelines import save_tiny_autoencoder, save_tiny_codec, save_tiny_jam
+from tiny_pipelines import save_tiny_autoencoder, save_tiny_codec, save_tiny_diffusion, save_tiny_jam
 
 from audiogen_hf.cli.main import main
 from audiogen_hf.cli.train import builtin_recipes, resolve_recipe
@@ -21,7 +22,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     return {"jam": save_tiny_jam(root / "jam"), "vae": save_tiny_autoencoder(root / "vae"),
-            "codec": save_tiny_codec(root / "codec")}
+            "codec": save_tiny_codec(root / "codec"), "diffusion": save_tiny_diffusion(root / "diffusion")}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,8 @@ def clip(real_track, tmp_path_factory):
 def test_help_everywhere(capsys):
     assert main(["--help"]) == 0
     listing = capsys.readouterr().out
-    commands = ("corpus", "train", "evaluate", "continue", "reconstruct", "sample", "roundtrip", "images", "app")
+    commands = ("corpus", "train", "evaluate", "continue", "reconstruct", "sample", "roundtrip", "generate", "vary",
+                "images", "app")
     for command in commands:
         assert f"  {command}" in listing
         assert main([command, "--help"]) == 0, command
@@ -70,6 +72,28 @@ def test_generation_commands_on_real_audio(models, clip, tmp_path, capsys):
     assert rate == 22050 and len(coded) == 3 * 22050
     report = json.loads((tmp_path / "c.json").read_text())
     assert report["bitrate_kbps"] > 0 and "si_sdr_db" in report
+
+
+def test_diffusion_commands(models, clip, tmp_path, capsys):
+    diffusion = str(models["diffusion"])
+    assert main(["generate", "-o", str(tmp_path / "g.wav"), "--model", diffusion, "--genre", "metal",
+                 "--num_samples", "2", "--num_inference_steps", "4", "--guidance_scale", "3",
+                 "--picture", str(tmp_path / "g.png")]) == 0
+    first, rate = sf.read(tmp_path / "g.wav")
+    second, _ = sf.read(tmp_path / "g_1.wav")
+    assert rate == 22050 and len(first) == 31 * 256 and np.abs(first).max() <= 1.0
+    assert not np.allclose(first, second)  # two samples, two clips
+    assert (tmp_path / "g.png").stat().st_size > 5000
+    assert main(["generate", "-o", str(tmp_path / "any.wav"), "--model", diffusion, "--num_samples", "2",
+                 "--num_inference_steps", "3", "--scheduler", "saved", "--json", str(tmp_path / "any.json")]) == 0
+    assert json.loads((tmp_path / "any.json").read_text())["genres"] == "metal, electronic"  # every genre in turn
+    assert main(["vary", str(clip), "-o", str(tmp_path / "v.wav"), "--model", diffusion, "--genre", "electronic",
+                 "--strength", "0.3", "--num_inference_steps", "10"]) == 0
+    assert "strength: 0.3" in capsys.readouterr().out
+    assert main(["generate", "-o", str(tmp_path / "x.wav"), "--model", diffusion, "--genre", "polka"]) == 1
+    assert "unknown genre 'polka'; known genres: metal, electronic" in capsys.readouterr().err
+    assert main(["generate", "-o", str(tmp_path / "x.wav"), "--model", str(models["jam"])]) == 1
+    assert "needs a MelDiffusionPipeline" in capsys.readouterr().err
 
 
 def test_images_encode_decode_compare(clip, tmp_path):

@@ -39,6 +39,22 @@ def test_continues_real_music_and_keeps_the_prompt(prompts):
     assert np.isfinite(tail).all() and np.sqrt(np.mean(tail**2)) > 1e-3
 
 
+def test_max_peak_scales_only_the_continuation(prompts):
+    pipe = tiny_pipeline()
+    free = pipe(prompts, sampling_rate=44100, num_frames=20, max_peak=None, output_type="pt").audios
+    tail = free[:, 2 * SR:]
+    limit = 0.5 * float(tail.abs().amax(dim=-1).min())  # below both clips' own peaks
+    limited = pipe(prompts, sampling_rate=44100, num_frames=20, max_peak=limit, output_type="pt").audios
+    torch.testing.assert_close(limited[:, : 2 * SR], free[:, : 2 * SR], rtol=0, atol=0)  # the prompt is kept
+    torch.testing.assert_close(limited[:, 2 * SR:].abs().amax(dim=-1), torch.full((2,), limit), rtol=1e-5, atol=0)
+    gains = limited[:, 2 * SR:].abs().amax(dim=-1) / tail.abs().amax(dim=-1)
+    torch.testing.assert_close(limited[:, 2 * SR:], tail * gains[:, None])  # one gain per clip: the shape is kept
+    loose = pipe(prompts, sampling_rate=44100, num_frames=20, max_peak=1e6, output_type="pt").audios
+    torch.testing.assert_close(loose, free, rtol=0, atol=0)  # under the limit: untouched
+    with pytest.raises(ValueError, match="max_peak must be > 0"):
+        pipe(prompts, sampling_rate=44100, num_frames=4, max_peak=0.0)
+
+
 def test_deterministic_seeded_and_batched(prompts):
     pipe = tiny_pipeline()
     batch = pipe(prompts, sampling_rate=44100, num_frames=20, output_type="pt")

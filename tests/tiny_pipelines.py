@@ -45,3 +45,21 @@ def save_tiny_codec(folder: Path) -> Path:
     model = HierarchicalCodecModel(config).eval()
     AudioCodecPipeline(model, HierarchicalCodecFeatureExtractor.from_model_config(config)).save_pretrained(folder)
     return folder
+
+
+def save_tiny_diffusion(folder: Path, genres=("metal", "electronic")) -> Path:
+    """A genre-conditioned spectrogram diffusion pipeline at 22.05 kHz: 16 mels x 32 frames (0.36 s), DDPM schedule."""
+    from diffusers import DDPMScheduler, UNet2DModel
+
+    from audiogen_hf.audio import SpectrogramConverter
+    from audiogen_hf.pipelines import MelDiffusionPipeline
+
+    torch.manual_seed(0)
+    unet = UNet2DModel(sample_size=(16, 32), in_channels=1, out_channels=1, block_out_channels=(8, 16),
+                       layers_per_block=1, down_block_types=("DownBlock2D",) * 2, up_block_types=("UpBlock2D",) * 2,
+                       norm_num_groups=4, num_class_embeds=len(genres) + 1)
+    converter = SpectrogramConverter(n_fft=512, hop_length=256, mode="mel", n_mels=16, normalization="fixed",
+                                     griffin_lim_iters=4)
+    MelDiffusionPipeline(unet, DDPMScheduler(num_train_timesteps=100), converter, genres=list(genres)) \
+        .save_pretrained(folder)
+    return folder

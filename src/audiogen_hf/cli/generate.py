@@ -1,8 +1,10 @@
-"""The generation commands of the task table (``audiogen continue | reconstruct | sample | ...``):
+"""The generation commands of the task table (``audiogen continue | reconstruct | sample | generate | ...``):
 
     audiogen continue IN.wav -o OUT.wav --model DIR_OR_HUB_ID --seconds 5
     audiogen reconstruct IN.wav -o OUT.wav --model DIR_OR_HUB_ID [--phase input]
     audiogen sample -o OUT.wav --model DIR_OR_HUB_ID --num_samples 4 --seed 0
+    audiogen generate -o OUT.wav --model DIR_OR_HUB_ID --genre metal --num_samples 2 --guidance_scale 2
+    audiogen vary IN.wav -o OUT.wav --model DIR_OR_HUB_ID --genre electronic --strength 0.5
 
 Writes the audio (more samples as OUT_1.wav, ...), ``--picture PNG`` its spectrogram, and prints the metrics
 (``--json FILE`` writes them).

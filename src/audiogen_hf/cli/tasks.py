@@ -58,6 +58,12 @@ class Task:
 
 SEED = Option("seed", int, 0, "random seed (for sampling / noise)", 0, 2**31 - 1, 1)
 GRIFFIN_LIM = Option("griffin_lim_iters", int, 32, "Griffin-Lim iterations (phase estimation)", 4, 256, 4)
+GENRE = Option("genre", str, "", "genre name, one of the model's (empty: every genre in turn / none)")
+DIFFUSION_STEPS = Option("num_inference_steps", int, 50, "denoising steps", 2, 1000, 1)
+GUIDANCE = Option("guidance_scale", float, 2.0, "classifier-free guidance towards the genre (1: none)", 1.0, 10.0,
+                  0.5)
+SCHEDULER = Option("scheduler", str, "ddim", "ddim (few steps), or the saved (trained) scheduler",
+                   choices=("ddim", "saved"))
 
 
 def _numpy(x) -> np.ndarray:
@@ -188,6 +194,59 @@ def run_codec(pipe, audio, sampling_rate, num_quantizers=0, progress=None):
                       {k: round(float(v), 4) for k, v in metrics.items()})
 
 
+def _diffuse(pipe, scheduler: str, **call):
+    """Run the diffusion pipeline with ``scheduler`` (``ddim``: a DDIM copy of the saved schedule; ``saved``: as
+    trained), leaving the pipeline's own scheduler in place."""
+    from diffusers import DDIMScheduler
+
+    saved = pipe.scheduler
+    if scheduler == "ddim" and not isinstance(saved, DDIMScheduler):
+        pipe.scheduler = DDIMScheduler.from_config(saved.config)
+    try:
+        return pipe(**call)
+    finally:
+        pipe.scheduler = saved
+
+
+def _diffusion_result(pipe, out, metrics: dict) -> TaskResult:
+    audios = [_numpy(a) for a in out.audios]
+    metrics = {**metrics, "samples": len(audios), "seconds": round(audios[0].shape[-1] / out.sampling_rate, 3)}
+    return TaskResult(audios[0], out.sampling_rate, _numpy(out.spectrograms[0]), "mel band (dB)",
+                      pipe.converter.config.hop_length, metrics, extra_audio=audios[1:])
+
+
+def run_generate(pipe, audio=None, sampling_rate=None, genre="", num_samples=1, num_inference_steps=50,
+                 guidance_scale=2.0, scheduler="ddim", seed=0, progress=None):
+    """New clips of a genre from a spectrogram diffusion model (``MelDiffusionPipeline``)."""
+    import torch
+
+    genre = str(genre).strip() or None
+    conditional = bool(pipe.genres)
+    if genre is None and conditional:  # no genre asked: the genres in turn
+        genre = [pipe.genres[i % len(pipe.genres)] for i in range(int(num_samples))]
+    out = _diffuse(pipe, scheduler, genre=genre, num_samples=int(num_samples),
+                   num_inference_steps=int(num_inference_steps),
+                   guidance_scale=float(guidance_scale) if conditional else 1.0,
+                   generator=torch.Generator().manual_seed(int(seed)), output_type="pt")
+    names = genre if isinstance(genre, list) else [genre] * int(num_samples)
+    return _diffusion_result(pipe, out, {"genres": ", ".join(str(g) for g in names if g) or "(unconditional)",
+                                         "known_genres": ", ".join(pipe.genres) or "(unconditional model)"})
+
+
+def run_vary(pipe, audio, sampling_rate, genre="", strength=0.5, num_samples=1, num_inference_steps=50,
+             guidance_scale=2.0, scheduler="ddim", seed=0, progress=None):
+    """Variations of the recording's opening (one model clip long): its spectrogram noised to ``strength``, then
+    denoised towards ``genre``."""
+    import torch
+
+    genre = str(genre).strip() or None
+    out = _diffuse(pipe, scheduler, genre=genre, num_samples=int(num_samples), audio=audio,
+                   sampling_rate=sampling_rate, strength=float(strength), num_inference_steps=int(num_inference_steps),
+                   guidance_scale=float(guidance_scale) if genre is not None else 1.0,
+                   generator=torch.Generator().manual_seed(int(seed)), output_type="pt")
+    return _diffusion_result(pipe, out, {"strength": float(strength), "genre": genre or "(none)"})
+
+
 def _is_variational(pipe) -> bool:
     return bool(getattr(pipe.model.config, "variational", False))
 
@@ -212,6 +271,18 @@ TASKS = {task.name: task for task in [
          "compress and decompress a recording with the neural codec (AudioCodecPipeline)",
          "AudioCodecPipeline", True,
          (Option("num_quantizers", int, 0, "quantizers per level, the bitrate (0: all)", 0, 32, 1),), run_codec),
+    Task("generate", "Genre music",
+         "generate new clips of a genre with spectrogram diffusion (MelDiffusionPipeline)",
+         "MelDiffusionPipeline", False,
+         (GENRE, Option("num_samples", int, 1, "how many clips", 1, 16, 1), DIFFUSION_STEPS, GUIDANCE, SCHEDULER,
+          SEED), run_generate),
+    Task("vary", "Music variations",
+         "make variations of a recording's opening with spectrogram diffusion (MelDiffusionPipeline)",
+         "MelDiffusionPipeline", True,
+         (GENRE, Option("strength", float, 0.5, "how far from the input: the share of the noise schedule "
+                        "(1: ignore the input)", 0.05, 1.0, 0.05),
+          Option("num_samples", int, 1, "how many clips", 1, 16, 1), DIFFUSION_STEPS, GUIDANCE, SCHEDULER, SEED),
+         run_vary),
     Task("images", "Spectrogram images", "audio -> 16-bit spectrogram PNGs -> audio, with SNR/PSNR, BPM, caption",
          None, True,
          (Option("size", int, 0, "resize slices to SIZE x SIZE (0: native 1025, lossless)", 0, 1024, 64),

@@ -90,14 +90,16 @@ def feature_extractor(features: Union[str, ImageClassifierModel, nn.Module] = "c
 @torch.no_grad()
 def fid_kid(real: torch.Tensor, fake: torch.Tensor, features: nn.Module, batch_size: int = 256,
             kid_subsets: int = 50, kid_subset_size: int = 1000, seed: int = 0) -> dict:
-    """``{"fid", "kid_mean", "kid_std"}`` between two image sets (``[N, C, H, W]`` in [0, 1]); KID subsets are
-    ``min(kid_subset_size, N)`` images."""
+    """``{"fid", "kid_mean", "kid_std"}`` between two image sets (``[N, C, H, W]`` in [0, 1]).
+
+    KID is the mean (and std) over ``kid_subsets`` random subsets of ``min(kid_subset_size, N // 2)`` images of each
+    set, so the subsets differ and the std says how much KID varies with the draw."""
     if len(real) < 2 or len(fake) < 2:
         raise ValueError(f"FID needs at least 2 images per set, got {len(real)} real and {len(fake)} generated")
     for name, images in (("real", real), ("generated", fake)):
         if not torch.isfinite(images).all():
             raise ValueError(f"the {name} images contain NaN or infinite values")
-    subset = min(kid_subset_size, len(real), len(fake))
+    subset = max(2, min(kid_subset_size, len(real) // 2, len(fake) // 2))
     fid = FrechetInceptionDistance(feature=features, normalize=True).set_dtype(torch.float64)
     kid = KernelInceptionDistance(feature=features, normalize=True, subsets=kid_subsets, subset_size=subset)
     for images, is_real in ((real, True), (fake, False)):

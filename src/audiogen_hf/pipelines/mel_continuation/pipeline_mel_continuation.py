@@ -90,6 +90,7 @@ class MelContinuationPipeline(DiffusionPipeline):
         temperature: Optional[float] = None,
         level_control: Optional[float] = None,
         griffin_lim_iters: Optional[int] = None,
+        max_peak: Optional[float] = 0.99,
         output_type: str = "np",
         return_dict: bool = True,
     ):
@@ -109,6 +110,9 @@ class MelContinuationPipeline(DiffusionPipeline):
             level_control (`float`, *optional*): pull of the continuation's level back to the prompt's (default:
                 ``config.level_control``).
             griffin_lim_iters (`int`, *optional*): Griffin-Lim iterations (default: the converter's).
+            max_peak (`float`, *optional*, defaults to 0.99): the continuation's audio is scaled down (one gain per
+                clip) where its largest sample would exceed this, so it never clips when written; ``None``: as
+                synthesized.
             output_type (`str`, *optional*, defaults to `"np"`): ``"np"``, ``"pt"`` or ``"spectrogram"`` (no audio
                 synthesis: ``audios`` is ``None`` and ``spectrograms`` stay torch tensors).
             return_dict (`bool`, *optional*, defaults to `True`): a [`MelContinuationPipelineOutput`] or a tuple.
@@ -118,6 +122,8 @@ class MelContinuationPipeline(DiffusionPipeline):
         """
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
+        if max_peak is not None and not max_peak > 0:
+            raise ValueError(f"max_peak must be > 0 (or None: no limit), got {max_peak}")
         if (duration_s is None) == (num_frames is None):
             raise ValueError("pass exactly one of duration_s and num_frames")
         converter, model, device = self.converter, self.model, self._execution_device
@@ -145,7 +151,11 @@ class MelContinuationPipeline(DiffusionPipeline):
             total = audio.shape[-1] + num_frames * converter.config.hop_length
             synthesized = converter.spectrogram_to_audio(mels, length=total, griffin_lim_iters=griffin_lim_iters)
             # The prompt is kept as it was; Griffin-Lim supplies only what follows it.
-            audios = torch.cat([audio, synthesized[:, audio.shape[-1]:]], dim=-1)
+            continuation = synthesized[:, audio.shape[-1]:]
+            if max_peak is not None:
+                peak = continuation.abs().amax(dim=-1, keepdim=True)
+                continuation = continuation * (max_peak / peak.clamp_min(1e-12)).clamp(max=1.0)
+            audios = torch.cat([audio, continuation], dim=-1)
         spectrograms = converter.denormalize(mels)
         if output_type == "np":
             audios, spectrograms = audios.cpu().numpy(), spectrograms.cpu().numpy()
