@@ -116,3 +116,13 @@ def test_progress_bar_on_the_main_process_and_logging_without_accelerate_state(t
            "get_logger('x').warning('no state yet')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "no state yet" in result.stderr
+
+
+def test_max_train_minutes_stops_early_then_saves_as_at_the_end(tmp_path):
+    _, metrics = run(tmp_path / "timed", max_steps=1000, max_train_minutes=1e-6)
+    assert metrics["step"] == 1  # the first step already took longer than 60 microseconds
+    assert (tmp_path / "timed" / "model" / "model.safetensors").is_file()
+    _, metrics = run(tmp_path / "untimed", max_steps=3, max_train_minutes=60)
+    assert metrics["step"] == 3
+    with pytest.raises(ValueError, match="max_train_minutes"):
+        TrainingArguments(max_train_minutes=0)

@@ -55,6 +55,8 @@ def main(argv=None) -> dict:
                         "model's own)")
     parser.add_argument("--level_controls", default="", help="comma-separated level_control values to score "
                         "(default: the model's own)")
+    parser.add_argument("--level_modes", default="", help="comma-separated level_control_mode values to score "
+                        "(overall, band; default: the model's own)")
     args, extra = parser.parse_known_args(argv)
     output_dir = Path(args.output_dir)
     results, reference_mse = {}, None
@@ -71,7 +73,9 @@ def main(argv=None) -> dict:
         reference_mse = reference_mse or mse
         temperatures = [float(t) for t in args.temperatures.split(",") if t] or [None]
         controls = [float(t) for t in args.level_controls.split(",") if t] or [None]
-        for temperature, control in [(t, c) for t in temperatures for c in controls]:
+        modes = [m for m in args.level_modes.split(",") if m] or [model.config.level_control_mode]
+        for temperature, control, mode in [(t, c, m) for t in temperatures for c in controls for m in modes]:
+            model.config.level_control_mode = mode
             rows = []
             for seed in range(args.seeds):
                 rows.extend(objective.continuations(model, windows, temperature=temperature, seed=seed,
@@ -80,7 +84,7 @@ def main(argv=None) -> dict:
             summary = median_metrics(rows)
             summary.update(next_frame_mse=mse, mse_ratio=mse / reference_mse, clips=len(windows))
             key = name + ("" if temperature is None else f"@T={temperature:g}") + \
-                ("" if control is None else f",level={control:g}")
+                ("" if control is None else f",level={control:g}") + ("" if len(modes) == 1 else f",{mode}")
             summary["goals"] = continuation_goals(summary)
             results[key] = summary
             _print_row(key, summary)

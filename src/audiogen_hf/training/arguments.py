@@ -21,6 +21,9 @@ class TrainingArguments:
     weight_decay: float = 0.0
     num_epochs: int = 1
     max_steps: Optional[int] = field(default=None, metadata={"help": "Optimizer steps; overrides num_epochs."})
+    max_train_minutes: Optional[float] = field(default=None, metadata={
+        "help": "Also stop once this many minutes of training have passed (all processes at the same step), then "
+                "validate and save as at the end; the learning-rate schedule still spans max_steps."})
     gradient_accumulation_steps: int = 1
     max_grad_norm: Optional[float] = field(default=1.0, metadata={"help": "Gradient clipping; None disables."})
     lr_scheduler: str = field(default="constant", metadata={"help": "A transformers get_scheduler name."})
@@ -45,6 +48,8 @@ class TrainingArguments:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_train_minutes is not None and not self.max_train_minutes > 0:
+            raise ValueError(f"max_train_minutes must be > 0 (or unset), got {self.max_train_minutes}")
         for name in ("max_steps", "checkpointing_steps", "checkpoints_total_limit", "validation_steps"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}")

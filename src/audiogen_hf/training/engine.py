@@ -10,6 +10,7 @@ import json
 import math
 import re
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Protocol
@@ -157,6 +158,7 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
     skip = steps_into_epoch * args.gradient_accumulation_steps
     progress = tqdm(total=max_steps, initial=step, desc="training", unit="step", dynamic_ncols=True,
                     disable=not accelerator.is_local_main_process)  # one bar per machine, not one per process
+    started = time.monotonic()
     while step < max_steps:
         train_loader.set_epoch(epoch)
         loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
@@ -190,6 +192,12 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
             }, step)
             if args.checkpointing_steps and step % args.checkpointing_steps == 0:
                 _save_checkpoint(accelerator, output_dir, step, args.checkpoints_total_limit)
+            if args.max_train_minutes and time.monotonic() - started >= 60 * args.max_train_minutes:
+                accelerator.set_trigger()  # any process past the time stops them all, at this step
+            if args.max_train_minutes and accelerator.check_trigger():
+                logger.info("max_train_minutes=%g reached at step %d of %d: stopping", args.max_train_minutes, step,
+                            max_steps)
+                max_steps = step
             if args.validation_steps and step % args.validation_steps == 0 and step < max_steps:
                 validate(step)
             if step >= max_steps:

@@ -8,6 +8,7 @@ from ..configuration_utils import check_fields
 
 SPECTRAL_FEATURES = ("centroid", "bandwidth", "flatness", "entropy")
 OUTPUT_DISTRIBUTIONS = ("none", "gaussian")
+LEVEL_CONTROL_MODES = ("overall", "band")
 
 
 class MelLSTMConfig(PretrainedConfig):
@@ -33,7 +34,10 @@ class MelLSTMConfig(PretrainedConfig):
         min_std: floor of the predicted standard deviation, in model units (normalised log-mel).
         sampling_temperature: the default sampling temperature of ``generate`` (0: the deterministic mean rollout).
         level_control: in ``generate``, the fraction per frame by which the running mean of the generated frames
-            is pulled back to the prompt's mean level (over all bands): 0 (the seed) leaves the level free to drift.
+            is pulled back to the prompt's mean level: 0 (the seed) leaves the level free to drift.
+        level_control_mode: ``"overall"``: one level, the mean over all bands; ``"band"``: each band's own level, so
+            the continuation also keeps the prompt's spectral envelope (its timbre) instead of drifting to the
+            training set's.
 
     Example:
 
@@ -71,6 +75,7 @@ class MelLSTMConfig(PretrainedConfig):
         min_std: float = 1e-3,
         sampling_temperature: float = 0.5,
         level_control: float = 0.0,
+        level_control_mode: str = "overall",
         **kwargs,
     ):
         sampling_rate = kwargs.pop("sample_rate", sampling_rate)  # configs saved before the rename
@@ -92,6 +97,8 @@ class MelLSTMConfig(PretrainedConfig):
             (min_std > 0, "min_std", min_std, "> 0"),
             (sampling_temperature >= 0, "sampling_temperature", sampling_temperature, ">= 0"),
             (0 <= level_control <= 1, "level_control", level_control, "in [0, 1]"),
+            (level_control_mode in LEVEL_CONTROL_MODES, "level_control_mode", level_control_mode,
+             f"one of {LEVEL_CONTROL_MODES}"),
         ]
         check_fields("MelLSTMConfig", checks)
         self.n_mels = n_mels
@@ -110,4 +117,5 @@ class MelLSTMConfig(PretrainedConfig):
         self.min_std = min_std
         self.sampling_temperature = sampling_temperature
         self.level_control = level_control
+        self.level_control_mode = level_control_mode
         super().__init__(**kwargs)

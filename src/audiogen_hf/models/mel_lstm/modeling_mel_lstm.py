@@ -248,9 +248,10 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
             raise ValueError(f"level_control must be in [0, 1], got {level_control}")
         prompt_mels = prompt_mels.to(self.dtype)
         output = self(prompt_mels, return_dict=True)
-        level = prompt_mels.mean(dim=(1, 2), keepdim=True)  # [batch, 1, 1]
+        axes = (1, 2) if self.config.level_control_mode == "overall" else (1,)
+        level = prompt_mels.mean(dim=axes, keepdim=True)  # [batch, 1, 1] overall, [batch, 1, n_mels] per band
         state = {"lstm": output.state, "temperature": temperature, "level_control": level_control,
-                 "prompt_level": level, "level_sum": torch.zeros_like(level), "count": 0}
+                 "level_axes": axes, "prompt_level": level, "level_sum": torch.zeros_like(level), "count": 0}
         last = MelLSTMOutput(predictions=output.predictions[:, -1:],
                              scales=None if output.scales is None else output.scales[:, -1:])
         return self._next_frame(last, state, noise_scale, generator), state
@@ -273,10 +274,10 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
             predictions = predictions + noise_scale * noise
         state["count"] += 1
         if state["level_control"] > 0:  # pull the running mean level of the continuation back to the prompt's
-            running = (state["level_sum"] + predictions.mean(dim=(1, 2), keepdim=True)) / state["count"]
+            running = (state["level_sum"] + predictions.mean(dim=state["level_axes"], keepdim=True)) / state["count"]
             predictions = predictions + state["level_control"] * (state["prompt_level"] - running)
         frame = self.clamp_frames(predictions)
-        state["level_sum"] = state["level_sum"] + frame.mean(dim=(1, 2), keepdim=True)
+        state["level_sum"] = state["level_sum"] + frame.mean(dim=state["level_axes"], keepdim=True)
         return frame
 
     def clamp_frames(self, frames: torch.Tensor) -> torch.Tensor:
