@@ -202,10 +202,26 @@ def test_level_control_keeps_the_continuation_at_the_prompt_level(mel_clips):
     assert drift(0.2) < 0.5 * drift(0.0)
 
 
+def test_level_control_mode_band_keeps_each_bands_level(mel_clips):
+    """At full control the first generated frame is pulled all the way: to the prompt's mean over every band
+    (``overall``) or to each band's own mean (``band``, the prompt's envelope)."""
+    prompts = 0.6 * mel_clips["test"][:2, :20]
+    for mode in ("overall", "band"):
+        torch.manual_seed(0)
+        model = MelLSTMModel(tiny_config(level_control_mode=mode)).eval()
+        first = model.generate(prompts, num_frames=1, level_control=1.0)  # [2, 1, n_mels]
+        if mode == "overall":
+            torch.testing.assert_close(first.mean(dim=(1, 2)), prompts.mean(dim=(1, 2)))
+            assert not torch.allclose(first[:, 0], prompts.mean(dim=1), atol=1e-3)
+        else:
+            torch.testing.assert_close(first[:, 0], prompts.mean(dim=1))
+
+
 @pytest.mark.parametrize(
     "kwargs, field",
     [({"output_distribution": "mixture"}, "output_distribution"), ({"sampling_temperature": -1}, "temperature"),
-     ({"level_control": 2.0}, "level_control"), ({"min_std": 0.0}, "min_std")],
+     ({"level_control": 2.0}, "level_control"), ({"min_std": 0.0}, "min_std"),
+     ({"level_control_mode": "bands"}, "level_control_mode")],
 )
 def test_bad_sampling_config_names_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f"invalid .*{field}"):

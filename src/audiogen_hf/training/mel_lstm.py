@@ -41,6 +41,8 @@ class MelLSTMArguments:
     sampling_temperature: float = field(default=0.5, metadata={
         "help": "Default sampling temperature of the saved model."})
     level_control: float = field(default=0.0, metadata={"help": "Default level control of the saved model."})
+    level_control_mode: str = field(default="overall", metadata={
+        "help": "overall (one level) or band (each band's level: the prompt's envelope)."})
     input_noise_std: float = field(default=0.0, metadata={
         "help": "Std of Gaussian noise added to the teacher-forced input frames (not the targets) in training."})
     rollout_frames: int = field(default=0, metadata={
@@ -75,6 +77,7 @@ class MelLSTMObjective:
             spectral_loss_weights=weights if a.spectral_backward else None,
             output_distribution=a.output_distribution, nll_weight=a.nll_weight,
             sampling_temperature=a.sampling_temperature, level_control=a.level_control,
+            level_control_mode=a.level_control_mode,
         ))
 
     def mels(self, subsets="train", split: Optional[str] = None):
