@@ -1,4 +1,5 @@
 import json
+import logging
 import math
 
 import pytest
@@ -247,3 +248,20 @@ def test_rollout_training_and_noise_injection(tmp_path, musdb_root):
     outs = [pipe(prompt, sampling_rate=22050, num_frames=20, output_type="spectrogram",
                  generator=torch.Generator().manual_seed(s)).spectrograms for s in (0, 0, 1)]
     assert (outs[0] == outs[1]).all() and not (outs[0] == outs[2]).all()
+
+
+def test_temperature_calibration_picks_the_measured_best(tmp_path, musdb_root, caplog):
+    """calibrate_temperatures: the saved model's sampling_temperature (0.35 before) is the candidate whose
+    validation continuations move most like the music, as measured again on the saved model."""
+    extra = dict(output_distribution="gaussian", continuation_clips=2, calibrate_temperatures=[0.0, 0.7],
+                 sampling_temperature=0.35)
+    objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), **TINY, **extra))
+    with caplog.at_level(logging.INFO):
+        train(objective, TrainingArguments(output_dir=str(tmp_path), batch_size=4, learning_rate=3e-3, max_steps=2,
+                                           report_to=None))
+    pipe = MelContinuationPipeline.from_pretrained(tmp_path / "pipeline")
+    model = pipe.model
+    best, errors = objective.calibrate_temperature(model, objective.continuation_set, [0.0, 0.7])
+    assert set(errors) == {0.0, 0.7} and errors[0.0] != errors[0.7] and all(e > 0 for e in errors.values())
+    assert model.config.sampling_temperature == best == min(errors, key=errors.get)
+    assert f"sampling temperature {best:g} chosen on 2 validation windows" in caplog.text

@@ -1,5 +1,6 @@
 """The Jam Assistant objective: next-mel-frame LSTM on MUSDB mixtures (22.05 kHz, 7 s windows, as the seed)."""
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -13,9 +14,12 @@ from ..data.clips import cache_spectrograms, window_clips
 from ..data.musdb import load_musdb
 from ..evaluation import save_spectrogram_image
 from ..evaluation.continuation import continuation_metrics, median_metrics
+from ..logging_utils import get_logger
 from ..models.mel_lstm import MelLSTMConfig, MelLSTMModel
 from ..models.mel_lstm.configuration_mel_lstm import SPECTRAL_FEATURES
 from ..pipelines.mel_continuation import MelContinuationPipeline
+
+logger = get_logger(__name__)
 
 
 @dataclass
@@ -51,6 +55,10 @@ class MelLSTMArguments:
     rollout_weight: float = field(default=1.0, metadata={"help": "Weight of the rollout loss."})
     rollout_temperature: float = field(default=1.0, metadata={
         "help": "Temperature of the samples fed back in the training rollouts (Gaussian head)."})
+    calibrate_temperatures: list[float] = field(default_factory=list, metadata={
+        "help": "At the end of training, continue the validation windows at each of these temperatures and save "
+                "the one whose flux ratio (every second) and band-pattern change are closest to the real music's as "
+                "the model's sampling_temperature (empty: keep sampling_temperature)."})
     continuation_prompt_seconds: float = field(default=5.0, metadata={"help": "Validation continuation prompt."})
     continuation_seconds: float = field(default=5.0, metadata={"help": "Validation continuation length."})
     continuation_clips: int = field(default=6, metadata={"help": "Validation continuations (0: none)."})
@@ -139,10 +147,12 @@ class MelLSTMObjective:
     @torch.no_grad()
     def continuations(self, model, windows, temperature: Optional[float] = None, seed: int = 0,
                       griffin_lim_iters: int = 32, batch_size: int = 8,
-                      level_control: Optional[float] = None, noise_scale: float = 0.0) -> list[dict]:
+                      level_control: Optional[float] = None, noise_scale: float = 0.0,
+                      synthesize: bool = True) -> list[dict]:
         """Continue the first ``continuation_prompt_seconds`` of each window by ``continuation_seconds`` with the
         pipeline (sampled with a generator seeded ``seed``) and score it against the window's real continuation
-        (``evaluation.continuation``); one dict per window."""
+        (``evaluation.continuation``); one dict per window. ``synthesize=False`` skips Griffin-Lim (no ``peak`` or
+        ``loudness_db``)."""
         a, c = self.args, self.converter.config
         pipe = MelContinuationPipeline(model=model, converter=self.converter)
         rate = c.sampling_rate
@@ -155,17 +165,31 @@ class MelLSTMObjective:
             prompt, real = audio[:, :prompt_samples], audio[:, prompt_samples:]
             out = pipe(prompt, sampling_rate=rate, duration_s=a.continuation_seconds, generator=generator,
                        temperature=temperature, level_control=level_control, noise_scale=noise_scale,
-                       griffin_lim_iters=griffin_lim_iters, output_type="pt")
+                       griffin_lim_iters=griffin_lim_iters, output_type="pt" if synthesize else "spectrogram")
             prompt_frames = self.converter.num_frames(prompt_samples)
             real_db = self.converter.denormalize(self.converter.audio_to_spectrogram(real).spectrogram)
             generated_db = out.spectrograms[:, :, prompt_frames:]  # dB
             frames = min(real_db.shape[-1], generated_db.shape[-1])
             for i in range(audio.shape[0]):
-                rows.append(continuation_metrics(
-                    generated_db[i, :, :frames].float().cpu(), real_db[i, :, :frames].float().cpu(), frame_rate,
-                    prompt_audio=prompt[i].cpu(), generated_audio=out.audios[i, prompt_samples:].float().cpu(),
-                    real_audio=real[i].cpu()))
+                audio_metrics = {} if not synthesize else {
+                    "prompt_audio": prompt[i].cpu(), "generated_audio": out.audios[i, prompt_samples:].float().cpu(),
+                    "real_audio": real[i].cpu()}
+                rows.append(continuation_metrics(generated_db[i, :, :frames].float().cpu(),
+                                                 real_db[i, :, :frames].float().cpu(), frame_rate, **audio_metrics))
         return rows
+
+    @torch.no_grad()
+    def calibrate_temperature(self, model, windows, temperatures: list) -> tuple[float, dict]:
+        """The temperature (of ``temperatures``) whose continuations of ``windows`` move most like the real music:
+        the smallest ``max_k |log flux_ratio_sk| + |log band_change_ratio|`` of the median metrics. Returns
+        ``(temperature, {temperature: that error})``."""
+        errors = {}
+        for temperature in temperatures:
+            summary = median_metrics(self.continuations(model, windows, temperature=temperature, synthesize=False))
+            fluxes = [v for k, v in summary.items() if k.startswith("flux_ratio_s")]
+            ratios = [max(v, 1e-6) for v in (*fluxes, summary["band_change_ratio"])]
+            errors[temperature] = max(abs(math.log(r)) for r in ratios[:-1]) + abs(math.log(ratios[-1]))
+        return min(errors, key=errors.get), errors
 
     @torch.no_grad()
     def evaluate(self, model, dataloader: DataLoader, accelerator) -> dict:
@@ -218,6 +242,12 @@ class MelLSTMObjective:
         }
 
     def save(self, model, output_dir: Path) -> MelContinuationPipeline:
+        windows = getattr(self, "continuation_set", None)
+        if self.args.calibrate_temperatures and windows is not None and len(windows):
+            best, errors = self.calibrate_temperature(model, windows, self.args.calibrate_temperatures)
+            logger.info("sampling temperature %g chosen on %d validation windows (error per temperature: %s)", best,
+                        len(windows), ", ".join(f"{t:g}: {e:.3f}" for t, e in errors.items()))
+            model.config.sampling_temperature = best
         model.save_pretrained(output_dir / "model")
         pipeline = MelContinuationPipeline(model=model, converter=self.converter)
         pipeline.save_pretrained(output_dir / "pipeline")
