@@ -62,6 +62,7 @@ GENRE = Option("genre", str, "", "genre name, one of the model's (empty: every g
 DIFFUSION_STEPS = Option("num_inference_steps", int, 50, "denoising steps", 2, 1000, 1)
 GUIDANCE = Option("guidance_scale", float, 2.0, "classifier-free guidance towards the genre (1: none)", 1.0, 10.0,
                   0.5)
+NUM_SAMPLES = Option("num_samples", int, 1, "how many clips", 1, 16, 1)
 SCHEDULER = Option("scheduler", str, "ddim", "ddim (few steps), or the saved (trained) scheduler",
                    choices=("ddim", "saved"))
 
@@ -70,16 +71,18 @@ def _numpy(x) -> np.ndarray:
     return x.detach().cpu().float().numpy() if hasattr(x, "detach") else np.asarray(x, dtype=np.float32)
 
 
-def run_continue(pipe, audio, sampling_rate, seconds=5.0, noise_scale=0.0, seed=0, griffin_lim_iters=32,
-                 progress=None):
-    """Continue the recording by ``seconds``; metrics compare the spectra of its end and of the continuation."""
+def run_continue(pipe, audio, sampling_rate, seconds=5.0, temperature=-1.0, noise_scale=0.0, seed=0,
+                 griffin_lim_iters=32, progress=None):
+    """Continue the recording by ``seconds`` (``temperature`` < 0: the model's own); metrics compare the spectra of
+    its end and of the continuation."""
     import torch
 
     from ..evaluation import hf_metrics
 
     generator = torch.Generator().manual_seed(int(seed))
     out = pipe(audio, sampling_rate=sampling_rate, duration_s=float(seconds), noise_scale=float(noise_scale),
-               generator=generator, griffin_lim_iters=int(griffin_lim_iters), output_type="pt")
+               temperature=None if float(temperature) < 0 else float(temperature), generator=generator,
+               griffin_lim_iters=int(griffin_lim_iters), output_type="pt")
     rate = out.sampling_rate
     result = _numpy(out.audios[0])
     prompt_samples = result.shape[-1] - math.ceil(float(seconds) * rate / pipe.converter.config.hop_length) * \
@@ -255,6 +258,8 @@ TASKS = {task.name: task for task in [
     Task("continue", "Jam continuation", "continue a recording with a Jam Assistant (MelContinuationPipeline)",
          "MelContinuationPipeline", True,
          (Option("seconds", float, 5.0, "seconds of continuation", 0.5, 30.0, 0.5),
+          Option("temperature", float, -1.0, "sampling temperature of a Gaussian-head model (0: the deterministic "
+                 "mean; below 0: the model's own, calibrated in training)"),
           Option("noise_scale", float, 0.0, "noise added to each predicted frame (0: deterministic)", 0.0, 0.5, 0.01),
           SEED, GRIFFIN_LIM), run_continue),
     Task("reconstruct", "Autoencoder reconstruction",
@@ -265,7 +270,7 @@ TASKS = {task.name: task for task in [
           GRIFFIN_LIM), run_reconstruct),
     Task("sample", "Autoencoder samples", "sample new audio from a variational autoencoder's prior",
          "AudioAutoencoderPipeline", False,
-         (Option("num_samples", int, 1, "how many clips", 1, 16, 1), SEED, GRIFFIN_LIM), run_sample,
+         (NUM_SAMPLES, SEED, GRIFFIN_LIM), run_sample,
          available=_is_variational, unavailable_reason="the model is not variational (train with --variational true)"),
     Task("roundtrip", "Neural codec",
          "compress and decompress a recording with the neural codec (AudioCodecPipeline)",
@@ -274,14 +279,14 @@ TASKS = {task.name: task for task in [
     Task("generate", "Genre music",
          "generate new clips of a genre with spectrogram diffusion (MelDiffusionPipeline)",
          "MelDiffusionPipeline", False,
-         (GENRE, Option("num_samples", int, 1, "how many clips", 1, 16, 1), DIFFUSION_STEPS, GUIDANCE, SCHEDULER,
+         (GENRE, NUM_SAMPLES, DIFFUSION_STEPS, GUIDANCE, SCHEDULER,
           SEED), run_generate),
     Task("vary", "Music variations",
          "make variations of a recording's opening with spectrogram diffusion (MelDiffusionPipeline)",
          "MelDiffusionPipeline", True,
          (GENRE, Option("strength", float, 0.5, "how far from the input: the share of the noise schedule "
                         "(1: ignore the input)", 0.05, 1.0, 0.05),
-          Option("num_samples", int, 1, "how many clips", 1, 16, 1), DIFFUSION_STEPS, GUIDANCE, SCHEDULER, SEED),
+          NUM_SAMPLES, DIFFUSION_STEPS, GUIDANCE, SCHEDULER, SEED),
          run_vary),
     Task("images", "Spectrogram images", "audio -> 16-bit spectrogram PNGs -> audio, with SNR/PSNR, BPM, caption",
          None, True,
