@@ -149,7 +149,8 @@ def jam_report(root: Path, output_dir: Path) -> dict:
                                         prompt_audio=prompt[0], generated_audio=out.audios[0, prompt.shape[-1]:],
                                         real_audio=real[0])
     goals = continuation_goals(continuation)
-    print(f"  continued {track.parent.name}: {wav}, {picture}")
+    print(f"  continued {track.parent.name} at temperature {pipe.model.config.sampling_temperature:g} (calibrated on "
+          f"the validation music): {wav}, {picture}")
     print("  continuation vs the real next 5 s: flux ratio per second "
           + " ".join(f"{continuation[f'flux_ratio_s{k}']:.2f}" for k in range(1, 6))
           + f", band-pattern change {continuation['band_change_ratio']:.2f}x, loudness "
