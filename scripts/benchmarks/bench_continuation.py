@@ -21,9 +21,10 @@ from audiogen_hf.evaluation.continuation import continuation_goals, median_metri
 from audiogen_hf.pipelines import MelContinuationPipeline
 from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
 
+SEED = {"output_distribution": "none", "rollout_frames": 0, "level_control": 0.0, "calibrate_temperatures": []}
 VARIANTS = {
-    "seed": {},  # the seed's MSE model, deterministic rollout
-    "seed_noise": {"__noise_scale": 0.05, "__run": "seed"},  # the seed model with today's noise_scale sampling
+    "seed": SEED,  # the seed's MSE model, deterministic rollout (whatever the recipe sets)
+    "seed_noise": {**SEED, "__noise_scale": 0.05, "__run": "seed"},  # the seed model with today's noise_scale sampling
     "gaussian": {"output_distribution": "gaussian"},
     "gaussian_noise": {"output_distribution": "gaussian", "input_noise_std": 0.02},
     "gaussian_rollout": {"output_distribution": "gaussian", "rollout_frames": 32},
