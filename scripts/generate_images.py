@@ -2,7 +2,7 @@
 """Sample images from a trained DDPM (the seed's `--mode infer`): a grid and one PNG per sample.
 
     python scripts/generate_images.py --model outputs/ddpm_fashion_mnist/pipeline --num_samples 16 \
-        [--class_label 3 | --class_label Sneaker] [--scheduler ddim --num_inference_steps 50] [--guidance_scale 3]
+        [--class_label 3 | --class_label Sneaker] [--scheduler ddim --num_inference_steps 50] [--guidance_scale 1.25]
 
 ``--model`` is a saved ``ImageDiffusionPipeline`` folder (``pipeline/`` of a training run) or a training run's
 output folder. Without ``--class_label`` a class-conditional model samples the classes in turn (guided if

@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--num_samples", type=int, default=1000)
     parser.add_argument("--accuracy_samples", type=int, default=200)
-    parser.add_argument("--guidance_scales", default="1.5,2,3", help="comma-separated scales for the class accuracy")
+    parser.add_argument("--guidance_scales", default="1.25,1.5,2,3", help="comma-separated scales (class accuracy)")
     parser.add_argument("--evaluate_only", action="store_true", help="reuse <output_dir>/<unet_type> (no training)")
     parser.add_argument("--dataset", default="data/corpus/fashion_mnist")
     parser.add_argument("--fid_classifier", default="outputs/fid_classifier/fashion_mnist")
