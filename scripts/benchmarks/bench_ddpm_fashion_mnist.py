@@ -78,13 +78,14 @@ def main() -> None:
     test = images_from_dataset(load_mnist(args.dataset, "test").shuffle(seed=1), args.num_samples)
     scores = fid_kid(test, fake, features)
     floor = real_vs_real_floor((train_set.images + 1) / 2, test, features, args.num_samples)
-    accuracy = {}
+    accuracy, samples = {}, {}
     for scale in [float(x) for x in args.guidance_scales.split(",")]:
-        guided, labels = sample(args.accuracy_samples, scale)
+        samples[scale] = sample(args.accuracy_samples, scale)
+        guided, labels = samples[scale]
         accuracy[scale] = float((classify(classifier, guided) == labels).float().mean())
         print(f"guidance {scale:g}: {accuracy[scale]:.3f} of {args.accuracy_samples} samples in the asked class")
     best = max(accuracy, key=accuracy.get)
-    guided, labels = sample(args.accuracy_samples, best)
+    guided, labels = samples[best]  # the grid shows the best scale's samples
     unguided_accuracy = float((classify(classifier, fake) == torch.arange(len(fake)) % 10).float().mean())
     result = {"unet_type": args.unet_type, "parameters": parameters, "train_seconds": train_s,
               "train_steps": max_steps, "train_images_seen": max_steps * 64, "num_samples": args.num_samples,

@@ -192,12 +192,13 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
             }, step)
             if args.checkpointing_steps and step % args.checkpointing_steps == 0:
                 _save_checkpoint(accelerator, output_dir, step, args.checkpoints_total_limit)
-            if args.max_train_minutes and time.monotonic() - started >= 60 * args.max_train_minutes:
-                accelerator.set_trigger()  # any process past the time stops them all, at this step
-            if args.max_train_minutes and accelerator.check_trigger():
-                logger.info("max_train_minutes=%g reached at step %d of %d: stopping", args.max_train_minutes, step,
-                            max_steps)
-                max_steps = step
+            if args.max_train_minutes:
+                if time.monotonic() - started >= 60 * args.max_train_minutes:
+                    accelerator.set_trigger()  # any process past the time stops them all, at this step
+                if accelerator.check_trigger():
+                    logger.info("max_train_minutes=%g reached at step %d of %d: stopping", args.max_train_minutes,
+                                step, max_steps)
+                    max_steps = step
             if args.validation_steps and step % args.validation_steps == 0 and step < max_steps:
                 validate(step)
             if step >= max_steps:

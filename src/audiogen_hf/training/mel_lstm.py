@@ -186,9 +186,9 @@ class MelLSTMObjective:
         errors = {}
         for temperature in temperatures:
             summary = median_metrics(self.continuations(model, windows, temperature=temperature, synthesize=False))
-            fluxes = [v for k, v in summary.items() if k.startswith("flux_ratio_s")]
-            ratios = [max(v, 1e-6) for v in (*fluxes, summary["band_change_ratio"])]
-            errors[temperature] = max(abs(math.log(r)) for r in ratios[:-1]) + abs(math.log(ratios[-1]))
+            log_ratio = lambda k: abs(math.log(max(summary[k], 1e-6)))  # noqa: E731
+            errors[temperature] = max(log_ratio(k) for k in summary if k.startswith("flux_ratio_s")) + \
+                log_ratio("band_change_ratio")
         return min(errors, key=errors.get), errors
 
     @torch.no_grad()
