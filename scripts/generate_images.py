@@ -2,7 +2,8 @@
 """Sample images from a trained DDPM (the seed's `--mode infer`): a grid and one PNG per sample.
 
     python scripts/generate_images.py --model outputs/ddpm_fashion_mnist/pipeline --num_samples 16 \
-        [--class_label 3 | --class_label Sneaker] [--scheduler ddim --num_inference_steps 50] [--guidance_scale 1.25]
+        [--class_label 3 | --class_label Sneaker] [--scheduler ddim --num_inference_steps 50 --eta 1] \
+        [--guidance_scale 1.25]
 
 ``--model`` is a saved ``ImageDiffusionPipeline`` folder (``pipeline/`` of a training run) or a training run's
 output folder. Without ``--class_label`` a class-conditional model samples the classes in turn (guided if
@@ -30,6 +31,9 @@ def main(argv=None) -> list:
     parser.add_argument("--num_inference_steps", type=int, default=None,
                         help="default: every training step for ddpm, 50 for ddim")
     parser.add_argument("--guidance_scale", type=float, default=1.0)
+    parser.add_argument("--eta", type=float, default=None,
+                        help="ddim only: 0 deterministic, 1 as stochastic as DDPM (the default for ddim: more samples "
+                             "in the asked class, scripts/benchmarks/bench_ddpm_fashion_mnist.py)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output_dir", default="outputs/generated_images")
     args = parser.parse_args(argv)
@@ -41,6 +45,9 @@ def main(argv=None) -> list:
                          "output_dir or its pipeline/ folder")
     pipe = ImageDiffusionPipeline.from_pretrained(folder)
     pipe.scheduler = SCHEDULERS[args.scheduler].from_config(pipe.scheduler.config)
+    if args.eta is not None and args.scheduler != "ddim":
+        parser.error("--eta is an option of the ddim scheduler (add --scheduler ddim)")
+    eta = args.eta if args.eta is not None else (1.0 if args.scheduler == "ddim" else None)
     steps = args.num_inference_steps or (50 if args.scheduler == "ddim" else pipe.scheduler.config.num_train_timesteps)
     labels = None
     null = null_class_label(pipe.unet)
@@ -49,7 +56,7 @@ def main(argv=None) -> list:
     elif null is not None:
         labels = [i % null for i in range(args.num_samples)]
     images = pipe(num_samples=args.num_samples, class_labels=labels, guidance_scale=args.guidance_scale,
-                  num_inference_steps=steps, generator=torch.Generator().manual_seed(args.seed),
+                  num_inference_steps=steps, generator=torch.Generator().manual_seed(args.seed), eta=eta,
                   output_type="pt").images
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)

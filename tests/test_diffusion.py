@@ -93,6 +93,21 @@ def test_class_labels_by_name_or_id_and_seeded_determinism():
         image_pipeline(conditional=False)(class_labels=1)
 
 
+def test_eta_zero_is_the_deterministic_default_and_eta_one_samples_with_the_generator():
+    pipe = image_pipeline()
+    kwargs = dict(num_samples=2, class_labels=[0, 1], num_inference_steps=4, output_type="pt")
+    default = pipe(generator=seeded(), **kwargs).images
+    assert torch.equal(pipe(generator=seeded(), eta=0.0, **kwargs).images, default)
+    stochastic = pipe(generator=seeded(), eta=1.0, **kwargs).images
+    assert torch.equal(pipe(generator=seeded(), eta=1.0, **kwargs).images, stochastic)
+    assert (stochastic - default).abs().max() > 1e-3
+    with pytest.raises(ValueError, match=r"eta must be in \[0, 1\]"):
+        pipe(eta=1.5, **kwargs)
+    pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    with pytest.raises(ValueError, match="eta is an option of DDIM-type schedulers; DDPMScheduler has none"):
+        pipe(eta=1.0, **kwargs)
+
+
 def test_image_pipeline_save_load_round_trip(tmp_path):
     pipe = image_pipeline()
     pipe.save_pretrained(tmp_path)
@@ -255,5 +270,7 @@ def test_bad_diffusion_arguments_name_the_field():
         ImageDiffusionArguments(unet_type="transformer")
     with pytest.raises(ValueError, match="condition_dropout"):
         ImageDiffusionArguments(condition_dropout=1.0)
+    with pytest.raises(ValueError, match="ddim_eta must be in"):
+        ImageDiffusionArguments(ddim_eta=-0.5)
     with pytest.raises(ValueError, match=r"num_frames must be divisible by 2 \*\* \(len\(block_out_channels\) - 1\)"):
         SpectrogramDiffusionArguments(num_frames=30)

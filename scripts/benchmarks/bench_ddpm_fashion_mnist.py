@@ -7,7 +7,8 @@ count comes from timing a few steps first, on this machine, under its load), the
 the real-vs-real floor (as many training vs test images), and the share of guided samples the classifier assigns to
 the asked class at each of ``--guidance_scales``. Each run writes ``<output_dir>/<unet_type>.json``; the table (with
 the FID ratio) is printed when both are there, so the two can run in parallel under the same load
-(``--evaluate_only`` measures a finished run again, e.g. at other guidance scales):
+(``--evaluate_only`` measures a finished run again, e.g. at other guidance scales or ``--eta``: DDIM's
+stochasticity, 0 deterministic, 1 as stochastic as DDPM):
 
     python scripts/benchmarks/bench_ddpm_fashion_mnist.py --unet_type simple --minutes 20 &
     python scripts/benchmarks/bench_ddpm_fashion_mnist.py --unet_type unet2d --minutes 20
@@ -38,6 +39,8 @@ def main() -> None:
     parser.add_argument("--num_samples", type=int, default=1000)
     parser.add_argument("--accuracy_samples", type=int, default=200)
     parser.add_argument("--guidance_scales", default="1.25,1.5,2,3", help="comma-separated scales (class accuracy)")
+    parser.add_argument("--eta", type=float, default=1.0, help="DDIM eta of every sample (0 deterministic, 1 as "
+                        "stochastic as DDPM: measured better, README)")
     parser.add_argument("--evaluate_only", action="store_true", help="reuse <output_dir>/<unet_type> (no training)")
     parser.add_argument("--dataset", default="data/corpus/fashion_mnist")
     parser.add_argument("--fid_classifier", default="outputs/fid_classifier/fashion_mnist")
@@ -68,7 +71,7 @@ def main() -> None:
     def sample(count: int, guidance: float) -> tuple:
         labels = torch.arange(count) % 10
         images = [pipe(num_samples=len(chunk), class_labels=chunk.tolist(), guidance_scale=guidance,
-                       num_inference_steps=50, generator=generator, output_type="pt").images
+                       num_inference_steps=50, generator=generator, eta=args.eta, output_type="pt").images
                   for chunk in labels.split(100)]
         return torch.cat(images), labels
 
@@ -89,7 +92,7 @@ def main() -> None:
     unguided_accuracy = float((classify(classifier, fake) == torch.arange(len(fake)) % 10).float().mean())
     result = {"unet_type": args.unet_type, "parameters": parameters, "train_seconds": train_s,
               "train_steps": max_steps, "train_images_seen": max_steps * 64, "num_samples": args.num_samples,
-              "sampling_seconds": round(sample_s, 1), **scores,
+              "sampling_seconds": round(sample_s, 1), "eta": args.eta, **scores,
               **{f"{k}_real_vs_real": v for k, v in floor.items()},
               "guided_class_accuracy": accuracy[best], "guidance_scale": best,
               "guided_class_accuracy_by_scale": {f"{k:g}": v for k, v in accuracy.items()},

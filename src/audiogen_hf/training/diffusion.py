@@ -54,6 +54,8 @@ class ImageDiffusionArguments:
     beta_end: float = 0.02
     fid_num_samples: int = field(default=256, metadata={"help": "Generated images per validation FID (0: none)."})
     fid_inference_steps: int = field(default=50, metadata={"help": "DDIM steps for validation samples."})
+    ddim_eta: float = field(default=1.0, metadata={
+        "help": "DDIM eta of validation samples: 0 deterministic, 1 as stochastic as DDPM (measured best)."})
     guidance_scale: float = field(default=1.25, metadata={
         "help": "Guidance of class-conditional validation samples (1.25 measured best on Fashion-MNIST)."})
     fid_features: str = field(default="classifier", metadata={"help": "classifier or inception (cached weights)."})
@@ -69,6 +71,9 @@ class ImageDiffusionArguments:
             raise ValueError(f"condition_dropout must be in [0, 1), got {self.condition_dropout}")
         if self.fid_num_samples == 1 or self.fid_num_samples < 0:
             raise ValueError(f"fid_num_samples must be 0 (no FID) or >= 2, got {self.fid_num_samples}")
+        if not 0.0 <= self.ddim_eta <= 1.0:
+            raise ValueError(f"ddim_eta must be in [0, 1] (0: deterministic, 1: as stochastic as DDPM), got "
+                             f"{self.ddim_eta}")
         if self.guidance_scale < 1.0:
             raise ValueError(f"guidance_scale must be >= 1, got {self.guidance_scale}")
         if self.fid_features not in ("classifier", "inception"):
@@ -181,7 +186,7 @@ class ImageDiffusionObjective:
             images.append(pipe(num_samples=min(128, count - start), class_labels=chunk,
                                guidance_scale=self.args.guidance_scale if conditional else 1.0,
                                num_inference_steps=self.args.fid_inference_steps, generator=generator,
-                               output_type="pt").images.cpu())
+                               eta=self.args.ddim_eta, output_type="pt").images.cpu())
         return torch.cat(images), labels
 
     @torch.no_grad()

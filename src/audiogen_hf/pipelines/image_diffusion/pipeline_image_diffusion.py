@@ -6,6 +6,7 @@ the U-Net's extra "no class" embedding (``SimpleUNetModel``: ``num_class_embeds`
 here: its last embedding, ``num_class_embeds - 1``).
 """
 
+import inspect
 from typing import Optional, Union
 
 import numpy as np
@@ -98,10 +99,12 @@ class ImageDiffusionPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, num_samples: int = 1, class_labels: Optional[Union[int, str, list]] = None,
                  guidance_scale: float = 1.0, num_inference_steps: int = 1000,
-                 generator: Optional[torch.Generator] = None, output_type: str = "pil", return_dict: bool = True):
+                 generator: Optional[torch.Generator] = None, eta: Optional[float] = None, output_type: str = "pil",
+                 return_dict: bool = True):
         """``num_samples`` images; ``class_labels`` (ids or names, one or per sample; None: unconditional, through
-        the null label); ``guidance_scale`` > 1 pushes samples towards their class. ``output_type``: ``"pil"``,
-        ``"np"`` (``[N, H, W, C]`` in [0, 1]) or ``"pt"`` (``[N, C, H, W]`` in [0, 1]).
+        the null label); ``guidance_scale`` > 1 pushes samples towards their class. ``eta`` (DDIM-type schedulers,
+        as in diffusers' ``DDIMPipeline``): 0 deterministic, 1 as stochastic as DDPM; None: the scheduler's default.
+        ``output_type``: ``"pil"``, ``"np"`` (``[N, H, W, C]`` in [0, 1]) or ``"pt"`` (``[N, C, H, W]`` in [0, 1]).
 
         Returns:
             ``ImagePipelineOutput`` with ``images`` (a list of PIL images, or an array / tensor as above); a tuple
@@ -111,6 +114,13 @@ class ImageDiffusionPipeline(DiffusionPipeline):
             raise ValueError(f"output_type must be 'pil', 'np' or 'pt', got {output_type!r}")
         if guidance_scale < 1.0:
             raise ValueError(f"guidance_scale must be >= 1 (1: no guidance), got {guidance_scale}")
+        step_options = {}
+        if eta is not None:
+            if "eta" not in inspect.signature(self.scheduler.step).parameters:
+                raise ValueError(f"eta is an option of DDIM-type schedulers; {type(self.scheduler).__name__} has none")
+            if not 0.0 <= eta <= 1.0:
+                raise ValueError(f"eta must be in [0, 1] (0: deterministic, 1: as stochastic as DDPM), got {eta}")
+            step_options["eta"] = eta
         labels = self.class_ids(class_labels, num_samples)
         size = self.unet.config.sample_size
         size = (size, size) if isinstance(size, int) else tuple(size)
@@ -119,7 +129,7 @@ class ImageDiffusionPipeline(DiffusionPipeline):
         self.scheduler.set_timesteps(num_inference_steps, device=self._execution_device)
         for t in self.progress_bar(self.scheduler.timesteps):
             noise = guided_noise_prediction(self.unet, image, t, labels, guidance_scale)
-            image = self.scheduler.step(noise, t, image, generator=generator).prev_sample
+            image = self.scheduler.step(noise, t, image, generator=generator, **step_options).prev_sample
         image = (image.float() / 2 + 0.5).clamp(0, 1)
         if output_type == "pt":
             images = image
