@@ -159,6 +159,24 @@ def test_gaussian_head_loss_and_scales(mel_clips):
     assert MelLSTMModel(tiny_config())(clips).scales is None  # the seed's point head has no scales
 
 
+def test_nll_trains_mean_false_leaves_the_mean_to_mse(mel_clips):
+    clips = mel_clips["train"][:4]
+    gradients = {}
+    for trains_mean in (True, False):
+        torch.manual_seed(0)
+        model = MelLSTMModel(tiny_config(output_distribution="gaussian", nll_weight=0.5, nll_trains_mean=trains_mean))
+        out = model(clips[:, :-1], labels=clips[:, 1:])
+        mse = torch.nn.functional.mse_loss(out.predictions, clips[:, 1:])
+        out.loss.backward(retain_graph=True)
+        gradients[trains_mean] = model.head.weight.grad.clone(), model.scale_head.weight.grad.clone()
+        model.zero_grad()
+        mse.backward()
+        mse_gradient = model.head.weight.grad.clone()
+    torch.testing.assert_close(gradients[False][0], mse_gradient)  # the mean: MSE's gradient alone
+    assert not torch.allclose(gradients[True][0], mse_gradient)
+    torch.testing.assert_close(gradients[False][1], gradients[True][1])  # the std head: the NLL's in both
+
+
 def test_sampling_is_seeded_and_temperature_zero_is_the_mean_rollout(mel_clips):
     torch.manual_seed(0)
     model = MelLSTMModel(tiny_config(output_distribution="gaussian")).eval()

@@ -42,6 +42,8 @@ class MelLSTMArguments:
     # what keeps the rollout alive (issue 15); the seed is output_distribution none, no noise, no rollouts
     output_distribution: str = field(default="none", metadata={"help": "none (MSE, the seed) or gaussian."})
     nll_weight: float = field(default=0.01, metadata={"help": "Gaussian NLL weight (output_distribution gaussian)."})
+    nll_trains_mean: bool = field(default=True, metadata={
+        "help": "Let the NLL's gradient reach the mean (False: MSE alone fits the mean, the NLL only the std)."})
     sampling_temperature: float = field(default=0.5, metadata={
         "help": "Default sampling temperature of the saved model."})
     level_control: float = field(default=0.0, metadata={"help": "Default level control of the saved model."})
@@ -83,7 +85,7 @@ class MelLSTMObjective:
             n_mels=a.n_mels, hidden_size=a.hidden_size, num_layers=a.num_layers, dropout=a.dropout,
             target_log=a.target_log, db_range=tuple(self.converter.config.norm_range), sampling_rate=a.sampling_rate,
             spectral_loss_weights=weights if a.spectral_backward else None,
-            output_distribution=a.output_distribution, nll_weight=a.nll_weight,
+            output_distribution=a.output_distribution, nll_weight=a.nll_weight, nll_trains_mean=a.nll_trains_mean,
             sampling_temperature=a.sampling_temperature, level_control=a.level_control,
             level_control_mode=a.level_control_mode,
         ))

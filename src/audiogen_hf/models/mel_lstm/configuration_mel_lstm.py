@@ -31,6 +31,8 @@ class MelLSTMConfig(PretrainedConfig):
             ``temperature`` (std x temperature) when generating, so the rollout keeps the music's variation instead
             of regressing to the mean.
         nll_weight: weight of the Gaussian negative log-likelihood (``output_distribution="gaussian"``).
+        nll_trains_mean: whether the NLL's gradient also reaches the mean (it weighs each band's error by 1 / std^2);
+            ``False``: the mean is fit by MSE alone, the std by the NLL (measured no better, README).
         min_std: floor of the predicted standard deviation, in model units (normalised log-mel).
         sampling_temperature: the default sampling temperature of ``generate`` (0: the deterministic mean rollout).
         level_control: in ``generate``, the fraction per frame by which the running mean of the generated frames
@@ -72,6 +74,7 @@ class MelLSTMConfig(PretrainedConfig):
         initializer_range: float = 0.02,
         output_distribution: str = "none",
         nll_weight: float = 0.01,
+        nll_trains_mean: bool = True,
         min_std: float = 1e-3,
         sampling_temperature: float = 0.5,
         level_control: float = 0.0,
@@ -114,6 +117,7 @@ class MelLSTMConfig(PretrainedConfig):
         self.initializer_range = initializer_range
         self.output_distribution = output_distribution
         self.nll_weight = nll_weight
+        self.nll_trains_mean = nll_trains_mean
         self.min_std = min_std
         self.sampling_temperature = sampling_temperature
         self.level_control = level_control

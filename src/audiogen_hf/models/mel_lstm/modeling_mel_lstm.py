@@ -155,7 +155,8 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
             raise ValueError(f"labels {tuple(labels.shape)} must match the predictions {tuple(predictions.shape)}")
         loss, spectral = F.mse_loss(predictions, labels), None
         if scales is not None and self.config.nll_weight > 0:
-            nll = torch.log(scales) + 0.5 * ((labels - predictions) / scales) ** 2
+            mean = predictions if self.config.nll_trains_mean else predictions.detach()
+            nll = torch.log(scales) + 0.5 * ((labels - mean) / scales) ** 2
             loss = loss + self.config.nll_weight * nll.mean()
         if self.config.spectral_loss_weights:
             spectral = self.spectral_losses(predictions, labels)
