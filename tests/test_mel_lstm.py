@@ -204,6 +204,26 @@ def test_sampling_is_seeded_and_temperature_zero_is_the_mean_rollout(mel_clips):
         sample(1, temperature=-1.0)
 
 
+def test_mark_generated_frames_tells_the_lstm_which_frames_are_its_own(mel_clips):
+    torch.manual_seed(0)
+    model = MelLSTMModel(tiny_config(mark_generated_frames=True)).eval()
+    assert model.lstm.input_size == N_MELS + 1
+    prompts = mel_clips["test"][:2, :20]
+    real, own = model(prompts).predictions, model(prompts, generated_frames=True).predictions
+    assert (real - own).abs().max() > 1e-4
+    # generation reads the prompt as real frames and marks every frame it feeds back as its own
+    frames, output = [], model(prompts)
+    frame, state = output.predictions[:, -1:].clamp(0, 1), output.state
+    for _ in range(6):
+        frames.append(frame)
+        output = model(frame, state=state, generated_frames=True)
+        frame, state = output.predictions.clamp(0, 1), output.state
+    torch.testing.assert_close(model.generate(prompts, num_frames=6, temperature=0.0), torch.cat(frames, dim=1))
+    plain = MelLSTMModel(tiny_config()).eval()  # the seed's input: the frame alone, the mark is ignored
+    assert plain.lstm.input_size == N_MELS
+    torch.testing.assert_close(plain(prompts).predictions, plain(prompts, generated_frames=True).predictions)
+
+
 def test_level_control_keeps_the_continuation_at_the_prompt_level(mel_clips):
     torch.manual_seed(0)
     model = MelLSTMModel(tiny_config(output_distribution="gaussian")).eval()

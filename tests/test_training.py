@@ -250,6 +250,18 @@ def test_rollout_training_and_noise_injection(tmp_path, musdb_root):
     assert (outs[0] == outs[1]).all() and not (outs[0] == outs[2]).all()
 
 
+def test_rollouts_mark_the_frames_fed_back_as_the_models_own(musdb_root):
+    objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), **TINY, output_distribution="gaussian",
+                                                  rollout_frames=5, mark_generated_frames=True, continuation_clips=0))
+    train_set, _ = objective.datasets()
+    model = objective.build_model()
+    assert model.config.mark_generated_frames
+    marks, forward = [], model.forward
+    model.forward = lambda *a, **k: marks.append(k.get("generated_frames", False)) or forward(*a, **k)
+    objective.compute_loss(model, train_set[:2])
+    assert marks == [False, False] + [True] * 5  # teacher-forced head and tail, then the 5 free-running frames
+
+
 def test_temperature_calibration_picks_the_measured_best(tmp_path, musdb_root, caplog):
     """calibrate_temperatures: the saved model's sampling_temperature (0.35 before) is the candidate whose
     validation continuations move most like the music, as measured again on the saved model."""

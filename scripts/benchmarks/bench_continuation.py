@@ -29,6 +29,7 @@ VARIANTS = {
     "gaussian_noise": {"output_distribution": "gaussian", "input_noise_std": 0.02},
     "gaussian_rollout": {"output_distribution": "gaussian", "rollout_frames": 32},
     "gaussian_rollout_mse_mean": {"output_distribution": "gaussian", "rollout_frames": 32, "nll_trains_mean": False},
+    "gaussian_rollout_mark": {"output_distribution": "gaussian", "rollout_frames": 32, "mark_generated_frames": True},
     "gaussian_rollout_t05": {"output_distribution": "gaussian", "rollout_frames": 32, "rollout_temperature": 0.5},
     "gaussian_rollout_t025": {"output_distribution": "gaussian", "rollout_frames": 32, "rollout_temperature": 0.25},
     "gaussian_rollout16": {"output_distribution": "gaussian", "rollout_frames": 16},

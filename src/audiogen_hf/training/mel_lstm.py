@@ -51,6 +51,8 @@ class MelLSTMArguments:
         "help": "overall (one level) or band (each band's level: the prompt's envelope)."})
     input_noise_std: float = field(default=0.0, metadata={
         "help": "Std of Gaussian noise added to the teacher-forced input frames (not the targets) in training."})
+    mark_generated_frames: bool = field(default=False, metadata={
+        "help": "Tell the LSTM which input frames are its own (rollouts, generation) and which are real."})
     rollout_frames: int = field(default=0, metadata={
         "help": "Train on its own rollouts: the last N frames of each clip are also predicted free-running, each "
                 "fed the model's own (sampled, detached) previous frame, against the real frames."})
@@ -87,7 +89,7 @@ class MelLSTMObjective:
             spectral_loss_weights=weights if a.spectral_backward else None,
             output_distribution=a.output_distribution, nll_weight=a.nll_weight, nll_trains_mean=a.nll_trains_mean,
             sampling_temperature=a.sampling_temperature, level_control=a.level_control,
-            level_control_mode=a.level_control_mode,
+            level_control_mode=a.level_control_mode, mark_generated_frames=a.mark_generated_frames,
         ))
 
     def mels(self, subsets="train", split: Optional[str] = None):
@@ -140,7 +142,7 @@ class MelLSTMObjective:
             last = type(frame)(predictions=frame.predictions[:, -1:],
                                scales=None if frame.scales is None else frame.scales[:, -1:])
             fed = unwrapped.clamp_frames(unwrapped.sample_frames(last, a.rollout_temperature)).detach()
-            frame = model(fed, state=state)
+            frame = model(fed, state=state, generated_frames=True)
             state = frame.state
             losses.append(unwrapped.compute_loss(frame.predictions, labels[:, split + index: split + index + 1],
                                                  frame.scales)[0])

@@ -40,6 +40,10 @@ class MelLSTMConfig(PretrainedConfig):
         level_control_mode: ``"overall"``: one level, the mean over all bands; ``"band"``: each band's own level, so
             the continuation also keeps the prompt's spectral envelope (its timbre) instead of drifting to the
             training set's.
+        mark_generated_frames: the LSTM also reads, with each input frame, whether it is the model's own output fed
+            back (1: in generation and in training rollouts) or a real frame (0), so it can rely on real frames and
+            correct its own (as world models are told the noise level of their context frames). False: the seed's
+            input, the frame alone.
 
     Example:
 
@@ -79,6 +83,7 @@ class MelLSTMConfig(PretrainedConfig):
         sampling_temperature: float = 0.5,
         level_control: float = 0.0,
         level_control_mode: str = "overall",
+        mark_generated_frames: bool = False,
         **kwargs,
     ):
         sampling_rate = kwargs.pop("sample_rate", sampling_rate)  # configs saved before the rename
@@ -122,4 +127,5 @@ class MelLSTMConfig(PretrainedConfig):
         self.sampling_temperature = sampling_temperature
         self.level_control = level_control
         self.level_control_mode = level_control_mode
+        self.mark_generated_frames = mark_generated_frames
         super().__init__(**kwargs)

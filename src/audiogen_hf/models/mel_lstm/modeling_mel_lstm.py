@@ -96,7 +96,8 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
 
     def __init__(self, config: MelLSTMConfig):
         super().__init__(config)
-        self.lstm = nn.LSTM(config.n_mels, config.hidden_size, config.num_layers, batch_first=True,
+        marks = 1 if config.mark_generated_frames else 0  # one more input: "this frame is the model's own"
+        self.lstm = nn.LSTM(config.n_mels + marks, config.hidden_size, config.num_layers, batch_first=True,
                             dropout=config.dropout if config.num_layers > 1 else 0.0)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.n_mels)
@@ -116,6 +117,7 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         input_mels: torch.Tensor,
         labels: Optional[torch.Tensor] = None,
         state: Optional[tuple] = None,
+        generated_frames: bool = False,
         return_dict: Optional[bool] = None,
     ):
         """Predict the frame after each input frame.
@@ -125,13 +127,19 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
             labels (`torch.Tensor` of shape `[batch, frames, n_mels]`, *optional*): the frames that follow each input
                 frame (``input_mels = mels[:, :-1]``, ``labels = mels[:, 1:]``); with them the loss is computed.
             state (`tuple`, *optional*): the LSTM ``(h, c)`` to continue from (``MelLSTMOutput.state``).
+            generated_frames (`bool`, defaults to `False`): whether ``input_mels`` are the model's own frames fed back
+                (read only by models with ``config.mark_generated_frames``).
             return_dict (`bool`, *optional*, defaults to `config.return_dict`): a `ModelOutput` or a tuple.
 
         Returns:
             [`MelLSTMOutput`] or a tuple of its non-``None`` fields.
         """
         self._check(input_mels, "input_mels")
-        hidden, state = self.lstm(input_mels, state)
+        lstm_input = input_mels
+        if self.config.mark_generated_frames:
+            mark = torch.full_like(input_mels[..., :1], float(generated_frames))
+            lstm_input = torch.cat([input_mels, mark], dim=-1)
+        hidden, state = self.lstm(lstm_input, state)
         # Residual: the network predicts the change from the current frame, the strong baseline for music.
         hidden = self.dropout(hidden)
         predictions = input_mels + self.head(hidden)
@@ -261,7 +269,7 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
     def generation_step(self, frame: torch.Tensor, state: dict, noise_scale: float = 0.0,
                         generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, dict]:
         """Feed back ``frame`` ``[batch, 1, n_mels]``: ``(the frame after it, new state)``."""
-        output = self(frame, state=state["lstm"], return_dict=True)
+        output = self(frame, state=state["lstm"], generated_frames=True, return_dict=True)
         state = {**state, "lstm": output.state}
         return self._next_frame(output, state, noise_scale, generator), state
 
