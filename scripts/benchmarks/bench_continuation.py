@@ -21,25 +21,26 @@ from audiogen_hf.evaluation.continuation import continuation_goals, median_metri
 from audiogen_hf.pipelines import MelContinuationPipeline
 from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
 
-SEED = {"output_distribution": "none", "rollout_frames": 0, "level_control": 0.0, "calibrate_temperatures": []}
-VARIANTS = {
-    "seed": SEED,  # the seed's MSE model, deterministic rollout (whatever the recipe sets)
+SEED = {"output_distribution": "none", "rollout_frames": 0, "mark_generated_frames": False, "level_control": 0.0,
+        "calibrate_temperatures": []}
+GAUSSIAN = {"output_distribution": "gaussian", "rollout_frames": 0, "mark_generated_frames": False}
+ROLLOUT = {**GAUSSIAN, "rollout_frames": 32}  # the previous recipe
+MARKED = {**ROLLOUT, "mark_generated_frames": True}  # the recipe
+VARIANTS = {  # each sets what it is, whatever the recipe sets
+    "seed": SEED,  # the seed's MSE model, deterministic rollout
     "seed_noise": {**SEED, "__noise_scale": 0.05, "__run": "seed"},  # the seed model with today's noise_scale sampling
-    "gaussian": {"output_distribution": "gaussian"},
-    "gaussian_noise": {"output_distribution": "gaussian", "input_noise_std": 0.02},
-    "gaussian_rollout": {"output_distribution": "gaussian", "rollout_frames": 32},
-    "gaussian_rollout_mse_mean": {"output_distribution": "gaussian", "rollout_frames": 32, "nll_trains_mean": False},
-    "gaussian_rollout_mark": {"output_distribution": "gaussian", "rollout_frames": 32, "mark_generated_frames": True},
-    "gaussian_rollout_mark_mse_mean": {"output_distribution": "gaussian", "rollout_frames": 32,
-                                       "mark_generated_frames": True, "nll_trains_mean": False},
-    "gaussian_rollout_mark_w05": {"output_distribution": "gaussian", "rollout_frames": 32, "rollout_weight": 0.5,
-                                  "mark_generated_frames": True},
-    "gaussian_rollout_mark_nll03": {"output_distribution": "gaussian", "rollout_frames": 32, "nll_weight": 0.03,
-                                    "mark_generated_frames": True},
-    "gaussian_rollout_t05": {"output_distribution": "gaussian", "rollout_frames": 32, "rollout_temperature": 0.5},
-    "gaussian_rollout_t025": {"output_distribution": "gaussian", "rollout_frames": 32, "rollout_temperature": 0.25},
-    "gaussian_rollout16": {"output_distribution": "gaussian", "rollout_frames": 16},
-    "gaussian_rollout_w03": {"output_distribution": "gaussian", "rollout_frames": 32, "rollout_weight": 0.3},
+    "gaussian": GAUSSIAN,
+    "gaussian_noise": {**GAUSSIAN, "input_noise_std": 0.02},
+    "gaussian_rollout": ROLLOUT,
+    "gaussian_rollout_mse_mean": {**ROLLOUT, "nll_trains_mean": False},
+    "gaussian_rollout_t05": {**ROLLOUT, "rollout_temperature": 0.5},
+    "gaussian_rollout_t025": {**ROLLOUT, "rollout_temperature": 0.25},
+    "gaussian_rollout16": {**ROLLOUT, "rollout_frames": 16},
+    "gaussian_rollout_w03": {**ROLLOUT, "rollout_weight": 0.3},
+    "gaussian_rollout_mark": MARKED,
+    "gaussian_rollout_mark_mse_mean": {**MARKED, "nll_trains_mean": False},
+    "gaussian_rollout_mark_w05": {**MARKED, "rollout_weight": 0.5},
+    "gaussian_rollout_mark_nll03": {**MARKED, "nll_weight": 0.03},
 }
 
 
@@ -56,7 +57,7 @@ def train_variant(config: str, musdb_root: str, run_dir: Path, overrides: dict, 
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)  # --seed: training
     parser.add_argument("--config", default="configs/mel_lstm_demo.yaml")
     parser.add_argument("--musdb_root", default="data/corpus/musdb")
     parser.add_argument("--variants", default=",".join(VARIANTS))
