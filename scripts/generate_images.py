@@ -3,7 +3,7 @@
 
     python scripts/generate_images.py --model outputs/ddpm_fashion_mnist/pipeline --num_samples 16 \
         [--class_label 3 | --class_label Sneaker] [--scheduler ddim --num_inference_steps 50 --eta 1] \
-        [--guidance_scale 1.25]
+        [--guidance_scale 1.5]
 
 ``--model`` is a saved ``ImageDiffusionPipeline`` folder (``pipeline/`` of a training run) or a training run's
 output folder. Without ``--class_label`` a class-conditional model samples the classes in turn (guided if
