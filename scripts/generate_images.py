@@ -37,6 +37,8 @@ def main(argv=None) -> list:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output_dir", default="outputs/generated_images")
     args = parser.parse_args(argv)
+    if args.eta is not None and args.scheduler != "ddim":
+        parser.error("--eta is an option of the ddim scheduler (add --scheduler ddim)")
     folder = Path(args.model)
     if not (folder / "model_index.json").is_file() and (folder / "pipeline" / "model_index.json").is_file():
         folder = folder / "pipeline"
@@ -45,8 +47,6 @@ def main(argv=None) -> list:
                          "output_dir or its pipeline/ folder")
     pipe = ImageDiffusionPipeline.from_pretrained(folder)
     pipe.scheduler = SCHEDULERS[args.scheduler].from_config(pipe.scheduler.config)
-    if args.eta is not None and args.scheduler != "ddim":
-        parser.error("--eta is an option of the ddim scheduler (add --scheduler ddim)")
     eta = args.eta if args.eta is not None else (1.0 if args.scheduler == "ddim" else None)
     steps = args.num_inference_steps or (50 if args.scheduler == "ddim" else pipe.scheduler.config.num_train_timesteps)
     labels = None

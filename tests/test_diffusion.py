@@ -212,7 +212,7 @@ def tiny_training(tmp_path, steps=3, **kwargs) -> TrainingArguments:
                              use_ema=True, validation_samples=1, **kwargs)
 
 
-def test_ddpm_objective_trains_validates_with_fid_and_saves_a_loadable_pipeline(tmp_path, fashion_mnist_root):
+def test_ddpm_objective_trains_validates_with_fid_and_saves_a_loadable_pipeline(tmp_path, fashion_mnist_root, capsys):
     test = load_mnist(fashion_mnist_root, "test")
     images, labels = images_from_dataset(test, 300), torch.tensor(test["label"][:300])
     train_feature_classifier(images[:200], labels[:200], images[200:], labels[200:], tmp_path / "fid", epochs=1,
@@ -239,6 +239,9 @@ def test_ddpm_objective_trains_validates_with_fid_and_saves_a_loadable_pipeline(
                                   "--output_dir", str(tmp_path / "generated")])
     assert [f.name for f in files] == ["grid.png", "sample_000_Bag.png", "sample_001_Bag.png", "sample_002_Bag.png"]
     assert all(f.is_file() for f in files)
+    with pytest.raises(SystemExit):  # argparse's error: --eta needs --scheduler ddim
+        generate_images.main(["--model", str(run), "--scheduler", "ddpm", "--eta", "1"])
+    assert "--eta is an option of the ddim scheduler" in capsys.readouterr().err
 
 
 def test_unet2d_recipe_trains_too(tmp_path, fashion_mnist_root):

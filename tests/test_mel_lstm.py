@@ -161,20 +161,24 @@ def test_gaussian_head_loss_and_scales(mel_clips):
 
 def test_nll_trains_mean_false_leaves_the_mean_to_mse(mel_clips):
     clips = mel_clips["train"][:4]
-    gradients = {}
-    for trains_mean in (True, False):
+
+    def gradients(trains_mean: bool) -> tuple:
+        """(mean head's gradient of the loss, of the MSE alone; the std head's gradient of the loss)."""
         torch.manual_seed(0)
         model = MelLSTMModel(tiny_config(output_distribution="gaussian", nll_weight=0.5, nll_trains_mean=trains_mean))
         out = model(clips[:, :-1], labels=clips[:, 1:])
         mse = torch.nn.functional.mse_loss(out.predictions, clips[:, 1:])
         out.loss.backward(retain_graph=True)
-        gradients[trains_mean] = model.head.weight.grad.clone(), model.scale_head.weight.grad.clone()
+        loss_mean, loss_std = model.head.weight.grad.clone(), model.scale_head.weight.grad.clone()
         model.zero_grad()
         mse.backward()
-        mse_gradient = model.head.weight.grad.clone()
-    torch.testing.assert_close(gradients[False][0], mse_gradient)  # the mean: MSE's gradient alone
-    assert not torch.allclose(gradients[True][0], mse_gradient)
-    torch.testing.assert_close(gradients[False][1], gradients[True][1])  # the std head: the NLL's in both
+        return loss_mean, model.head.weight.grad.clone(), loss_std
+
+    cut_mean, cut_mse, cut_std = gradients(False)
+    full_mean, full_mse, full_std = gradients(True)
+    torch.testing.assert_close(cut_mean, cut_mse)  # the mean: MSE's gradient alone
+    assert not torch.allclose(full_mean, full_mse)  # by default the NLL moves the mean too
+    torch.testing.assert_close(cut_std, full_std)  # the std head: the NLL's gradient either way
 
 
 def test_sampling_is_seeded_and_temperature_zero_is_the_mean_rollout(mel_clips):
