@@ -147,6 +147,21 @@ class MelLSTMGaussianModelTest(ModelTesterMixin, unittest.TestCase):
         return {"input_mels": mels[:, :-1], "labels": mels[:, 1:]}
 
 
+class MelLSTMGenerationAdapterModelTest(ModelTesterMixin, unittest.TestCase):
+    """The generation adapter (issue 15) in the common tester: real frames train the LSTM and the heads."""
+
+    model_class = MelLSTMModel
+    parameters_without_gradient = ("generation_offsets",)  # trained only by losses on the model's own frames
+
+    def get_config(self):
+        return MelLSTMConfig(n_mels=16, hidden_size=12, num_layers=2, dropout=0.1, output_distribution="gaussian",
+                             generation_adapter=True, nll_trains_mean=False)
+
+    def prepare_inputs(self, batch_size=2):
+        mels = torch.rand(batch_size, 9, 16, generator=torch.Generator().manual_seed(0))
+        return {"input_mels": mels[:, :-1], "labels": mels[:, 1:]}
+
+
 def test_gaussian_head_loss_and_scales(mel_clips):
     torch.manual_seed(0)
     model = MelLSTMModel(tiny_config(output_distribution="gaussian", nll_weight=0.5, min_std=0.01))
@@ -226,6 +241,43 @@ def test_mark_generated_frames_tells_the_lstm_which_frames_are_its_own(mel_clips
     plain = MelLSTMModel(tiny_config()).eval()  # the seed's input: the frame alone, the mark is ignored
     assert plain.lstm.input_size == N_MELS
     torch.testing.assert_close(plain(prompts).predictions, plain(prompts, generated_frames=True).predictions)
+
+
+def test_generation_adapter_runs_own_frames_with_offsets_and_leaves_the_lstm_to_real_frames(mel_clips):
+    """With ``generation_adapter`` own frames run with the weights plus offsets (zero at the start); their loss
+    trains only the offsets, and on real frames (``nll_trains_mean=False``) the LSTM and the next-frame head get
+    exactly the seed model's MSE gradient."""
+    torch.manual_seed(0)
+    model = MelLSTMModel(tiny_config(output_distribution="gaussian", generation_adapter=True, nll_trains_mean=False))
+    seed = MelLSTMModel(tiny_config())
+    seed.load_state_dict(model.state_dict(), strict=False)  # the same LSTM and next-frame head
+    prompts, labels = mel_clips["test"][:2, :-1], mel_clips["test"][:2, 1:]
+    torch.testing.assert_close(model(prompts, generated_frames=True).predictions, model(prompts).predictions)
+    torch.testing.assert_close(model(prompts).predictions, seed(prompts).predictions)
+    model(prompts, labels=labels, generated_frames=True).loss.backward()
+    trained = {name for name, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert trained == {f"generation_offsets.{name}" for name in model.generation_offsets}
+    assert {"lstm_weight_hh_l0", "head_weight", "scale_head_weight"} <= set(model.generation_offsets)
+    model.zero_grad()
+    model(prompts, labels=labels).loss.backward()
+    seed(prompts, labels=labels).loss.backward()
+    for name, p in seed.named_parameters():
+        torch.testing.assert_close(dict(model.named_parameters())[name].grad, p.grad)
+    # generation reads the prompt with the weights and feeds its own frames back through the offset weights
+    with torch.no_grad():
+        model.generation_offsets["head_bias"].fill_(0.05)
+    model.eval()
+    assert (model(prompts, generated_frames=True).predictions - model(prompts).predictions).abs().max() > 0.04
+    output = model(prompts[:, :20])
+    frames, frame, state = [], output.predictions[:, -1:].clamp(0, 1), output.state
+    for _ in range(6):
+        frames.append(frame)
+        output = model(frame, state=state, generated_frames=True)
+        frame, state = output.predictions.clamp(0, 1), output.state
+    torch.testing.assert_close(model.generate(prompts[:, :20], num_frames=6, temperature=0.0),
+                               torch.cat(frames, dim=1))
+    with pytest.raises(ValueError, match="generation_adapter"):
+        tiny_config(generation_adapter=True, mark_generated_frames=True)
 
 
 def test_level_control_keeps_the_continuation_at_the_prompt_level(mel_clips):

@@ -262,6 +262,57 @@ def test_rollouts_mark_the_frames_fed_back_as_the_models_own(musdb_root):
     assert marks == [False, False] + [True] * 5  # teacher-forced head and tail, then the 5 free-running frames
 
 
+def test_rollouts_from_several_starts_run_stacked_on_the_batch(musdb_root):
+    """rollout_starts 3: the clip is teacher-forced in 4 segments and 3 rollouts per clip run at once."""
+    objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), **TINY, output_distribution="gaussian",
+                                                  rollout_frames=5, rollout_starts=3, continuation_clips=0))
+    train_set, _ = objective.datasets()
+    model = objective.build_model()
+    calls, forward = [], model.forward
+    model.forward = lambda mels, **k: calls.append((k.get("generated_frames", False), mels.shape)) or \
+        forward(mels, **k)
+    loss = objective.compute_loss(model, train_set[:2])
+    assert torch.isfinite(loss)
+    assert [own for own, _ in calls] == [False] * 4 + [True] * 5
+    frames = train_set[:2]["spectrogram"].shape[-1] - 1
+    assert sum(shape[1] for own, shape in calls if not own) == frames  # the teacher-forced segments cover the clip
+    assert all(shape == (6, 1, TINY["n_mels"]) for own, shape in calls if own)  # 3 starts x 2 clips
+    with pytest.raises(ValueError, match="rollout_starts"):
+        MelLSTMArguments(rollout_starts=0)
+
+
+def test_generation_adapter_trains_the_lstm_as_the_seeds_mse(tmp_path, musdb_root):
+    """generation_adapter: two parameter groups; the ``model`` group's loss gives the LSTM and the next-frame head
+    exactly the seed's teacher-forced MSE gradient, the ``generation`` group's rollout loss reaches only the
+    offsets; a short run with the two optimizers trains and saves a pipeline that loads."""
+    kwargs = dict(musdb_root=str(musdb_root), **TINY, continuation_clips=0)
+    objective = MelLSTMObjective(MelLSTMArguments(**kwargs, output_distribution="gaussian", rollout_frames=5,
+                                                  generation_adapter=True, nll_trains_mean=False))
+    seed = MelLSTMObjective(MelLSTMArguments(**kwargs))
+    train_set, _ = objective.datasets()
+    torch.manual_seed(0)
+    model = objective.build_model()
+    groups = objective.parameter_groups(model)
+    assert set(groups) == {"model", "generation"} and seed.parameter_groups(seed.build_model()) is None
+    assert len(groups["model"]) + len(groups["generation"]) == len(list(model.parameters()))
+    objective.compute_loss(model, train_set[:2], group="model").backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if name.startswith(("lstm.", "head."))}
+    assert all(offset.grad is None for offset in model.generation_offsets.values())
+    model.zero_grad()
+    seed.compute_loss(model, train_set[:2]).backward()
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, dict(model.named_parameters())[name].grad, rtol=1e-5, atol=1e-8)
+    model.zero_grad(set_to_none=True)
+    objective.compute_loss(model, train_set[:2], group="generation").backward()
+    trained = {name for name, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert trained == {f"generation_offsets.{name}" for name in model.generation_offsets}
+    train(objective, TrainingArguments(output_dir=str(tmp_path), batch_size=4, learning_rate=3e-3, max_steps=3,
+                                       report_to=None))
+    pipe = MelContinuationPipeline.from_pretrained(tmp_path / "pipeline")
+    assert pipe.model.config.generation_adapter
+    assert any(offset.abs().sum() > 0 for offset in pipe.model.generation_offsets.values())
+
+
 def test_temperature_calibration_picks_the_measured_best(tmp_path, musdb_root, caplog):
     """calibrate_temperatures: the saved model's sampling_temperature (0.35 before) is the candidate whose
     validation continuations move most like the music, as measured again on the saved model."""

@@ -44,7 +44,8 @@ class Objective(Protocol):
     More than one optimizer (a GAN's generator and discriminator): define ``parameter_groups(model)`` returning
     ``{name: parameters or {"params": ..., **AdamW kwargs}}``. Each step then runs the groups in that order, calling
     ``compute_loss(model, batch, group=name)`` with only that group's parameters requiring gradients (so a
-    generator loss never leaves gradients on the discriminator), and stepping that group's optimizer and scheduler.
+    generator loss never leaves gradients on the discriminator), and stepping that group's optimizer and scheduler
+    (each group clipped on its own). ``parameter_groups`` returning ``None`` keeps the one group.
     """
 
     def build_model(self) -> torch.nn.Module: ...
@@ -229,10 +230,10 @@ def train(objective: Objective, args: TrainingArguments) -> dict:
 
 def _parameter_groups(objective, model: torch.nn.Module) -> dict[str, dict]:
     """``{name: {"params": [...], **AdamW kwargs}}``; one group ``model`` unless the objective splits the model."""
-    if not hasattr(objective, "parameter_groups"):
+    specs = objective.parameter_groups(model) if hasattr(objective, "parameter_groups") else None
+    if not specs:
         return {"model": {"params": list(model.parameters())}}
-    groups = {name: dict(spec) if isinstance(spec, dict) else {"params": spec}
-              for name, spec in objective.parameter_groups(model).items()}
+    groups = {name: dict(spec) if isinstance(spec, dict) else {"params": spec} for name, spec in specs.items()}
     for spec in groups.values():
         spec["params"] = list(spec["params"])
     ids = [id(p) for spec in groups.values() for p in spec["params"]]

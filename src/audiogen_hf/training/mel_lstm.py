@@ -53,9 +53,14 @@ class MelLSTMArguments:
         "help": "Std of Gaussian noise added to the teacher-forced input frames (not the targets) in training."})
     mark_generated_frames: bool = field(default=False, metadata={
         "help": "Tell the LSTM which input frames are its own (rollouts, generation) and which are real."})
+    generation_adapter: bool = field(default=False, metadata={
+        "help": "Run the model's own frames with learned weight offsets, so the rollouts train only those and the "
+                "LSTM learns from real frames alone (see MelLSTMConfig)."})
     rollout_frames: int = field(default=0, metadata={
         "help": "Train on its own rollouts: the last N frames of each clip are also predicted free-running, each "
                 "fed the model's own (sampled, detached) previous frame, against the real frames."})
+    rollout_starts: int = field(default=1, metadata={
+        "help": "Rollouts per clip: from this many points, evenly spaced, the last rollout_frames before the end."})
     rollout_weight: float = field(default=1.0, metadata={"help": "Weight of the rollout loss."})
     rollout_temperature: float = field(default=1.0, metadata={
         "help": "Temperature of the samples fed back in the training rollouts (Gaussian head)."})
@@ -66,6 +71,11 @@ class MelLSTMArguments:
     continuation_prompt_seconds: float = field(default=5.0, metadata={"help": "Validation continuation prompt."})
     continuation_seconds: float = field(default=5.0, metadata={"help": "Validation continuation length."})
     continuation_clips: int = field(default=6, metadata={"help": "Validation continuations (0: none)."})
+
+    def __post_init__(self):
+        if self.rollout_frames < 0 or self.rollout_starts < 1:
+            raise ValueError(f"rollout_frames must be >= 0 and rollout_starts >= 1, got {self.rollout_frames} and "
+                             f"{self.rollout_starts}")
 
 
 class MelLSTMObjective:
@@ -90,6 +100,7 @@ class MelLSTMObjective:
             output_distribution=a.output_distribution, nll_weight=a.nll_weight, nll_trains_mean=a.nll_trains_mean,
             sampling_temperature=a.sampling_temperature, level_control=a.level_control,
             level_control_mode=a.level_control_mode, mark_generated_frames=a.mark_generated_frames,
+            generation_adapter=a.generation_adapter,
         ))
 
     def mels(self, subsets="train", split: Optional[str] = None):
@@ -119,33 +130,56 @@ class MelLSTMObjective:
     def _frames(batch: dict) -> torch.Tensor:
         return batch["spectrogram"][:, 0].transpose(-1, -2)  # [batch, frames, n_mels]
 
-    def compute_loss(self, model, batch) -> torch.Tensor:
+    def parameter_groups(self, model) -> Optional[dict]:
+        """With ``generation_adapter``: the weights (``model``, trained on real frames) and the offsets
+        (``generation``, trained on the model's own rollouts) step with their own optimizers and gradient clipping,
+        so the rollouts never scale the real frames' updates; otherwise one group."""
+        unwrapped = getattr(model, "module", model)
+        if not unwrapped.config.generation_adapter:
+            return None
+        offsets = list(unwrapped.generation_offsets.parameters())
+        ids = {id(p) for p in offsets}
+        return {"model": [p for p in unwrapped.parameters() if id(p) not in ids], "generation": offsets}
+
+    def compute_loss(self, model, batch, group: Optional[str] = None) -> torch.Tensor:
+        """Teacher-forced next-frame loss plus, with ``rollout_frames``, the rollout loss; with the generation
+        adapter's two groups, ``group="model"`` is the first alone and ``group="generation"`` the second."""
         a = self.args
         mels = self._frames(batch)
         inputs, labels = mels[:, :-1], mels[:, 1:]
         if a.input_noise_std > 0:  # noise injection: learn to pull perturbed frames back to the music
             inputs = inputs + a.input_noise_std * torch.randn_like(inputs)
-        rollout = min(a.rollout_frames, labels.shape[1] - 1)
-        if rollout <= 0:
+        starts = a.rollout_starts
+        rollout = min(a.rollout_frames, (labels.shape[1] - 1) // starts)
+        if rollout <= 0 or group == "model":
             return model(inputs, labels=labels).loss
-        # teacher forcing up to the rollout, then on through it from the same state (one pass over the clip)...
+        # teacher forcing over the clip in segments, keeping the state where each rollout starts...
         unwrapped = getattr(model, "module", model)
-        split = labels.shape[1] - rollout
-        head = model(inputs[:, :split])
-        tail = model(inputs[:, split:], state=head.state)
-        cat = lambda x, y: None if x is None else torch.cat([x, y], dim=1)  # noqa: E731
-        loss, _ = unwrapped.compute_loss(cat(head.predictions, tail.predictions), labels,
-                                         cat(head.scales, tail.scales))
-        # ...and free-running from the same state: each frame is the model's own sample of the previous one
-        state, frame, losses = head.state, head, []
+        frames = labels.shape[1]
+        splits = [round((k + 1) * (frames - rollout) / starts) for k in range(starts)]  # the last: frames - rollout
+        outputs, states, state = [], [], None
+        for begin, end in zip([0, *splits], [*splits, frames]):
+            outputs.append(model(inputs[:, begin:end], state=state))
+            state = outputs[-1].state
+            states.append(state)
+        cat = lambda xs: None if xs[0] is None else torch.cat(xs, dim=1)  # noqa: E731
+        predictions, scales = cat([o.predictions for o in outputs]), cat([o.scales for o in outputs])
+        loss = 0.0
+        if group is None:
+            loss, _ = unwrapped.compute_loss(predictions, labels, scales)
+        # ...and free-running from each of those states at once (stacked on the batch): each frame is the model's own
+        # sample of the previous one
+        state = tuple(torch.cat([s[i] for s in states[:starts]], dim=1) for i in range(2))  # [layers, starts*B, H]
+        if unwrapped.config.generation_adapter:  # the rollout loss trains only the offsets, not the real frames' LSTM
+            state = tuple(s.detach() for s in state)
+        pick = lambda x, offset: None if x is None else torch.cat(  # noqa: E731
+            [x[:, p + offset: p + offset + 1] for p in splits])  # [starts*B, 1, n_mels]
+        frame, losses = type(outputs[0])(predictions=pick(predictions, -1), scales=pick(scales, -1)), []
         for index in range(rollout):
-            last = type(frame)(predictions=frame.predictions[:, -1:],
-                               scales=None if frame.scales is None else frame.scales[:, -1:])
-            fed = unwrapped.clamp_frames(unwrapped.sample_frames(last, a.rollout_temperature)).detach()
+            fed = unwrapped.clamp_frames(unwrapped.sample_frames(frame, a.rollout_temperature)).detach()
             frame = model(fed, state=state, generated_frames=True)
             state = frame.state
-            losses.append(unwrapped.compute_loss(frame.predictions, labels[:, split + index: split + index + 1],
-                                                 frame.scales)[0])
+            losses.append(unwrapped.compute_loss(frame.predictions, pick(labels, index), frame.scales)[0])
         return loss + a.rollout_weight * torch.stack(losses).mean()
 
     @torch.no_grad()

@@ -44,6 +44,12 @@ class MelLSTMConfig(PretrainedConfig):
             back (1: in generation and in training rollouts) or a real frame (0), so it can rely on real frames and
             correct its own (as world models are told the noise level of their context frames). False: the seed's
             input, the frame alone.
+        generation_adapter: the model's own frames (fed back in generation and in training rollouts) run through
+            the same LSTM and heads with learned weight offsets added (zero at the start) to the detached weights, so
+            the losses on its own frames train only the offsets and the losses on real frames only the weights; the
+            std head reads detached features on real frames. With ``nll_trains_mean=False`` the LSTM and its
+            next-frame head train exactly as the seed's MSE model does, while the rollouts still adapt the whole
+            network to its own frames. Not with ``mark_generated_frames`` (its input would never be trained).
 
     Example:
 
@@ -84,6 +90,7 @@ class MelLSTMConfig(PretrainedConfig):
         level_control: float = 0.0,
         level_control_mode: str = "overall",
         mark_generated_frames: bool = False,
+        generation_adapter: bool = False,
         **kwargs,
     ):
         sampling_rate = kwargs.pop("sample_rate", sampling_rate)  # configs saved before the rename
@@ -107,6 +114,8 @@ class MelLSTMConfig(PretrainedConfig):
             (0 <= level_control <= 1, "level_control", level_control, "in [0, 1]"),
             (level_control_mode in LEVEL_CONTROL_MODES, "level_control_mode", level_control_mode,
              f"one of {LEVEL_CONTROL_MODES}"),
+            (not (generation_adapter and mark_generated_frames), "generation_adapter", generation_adapter,
+             "False with mark_generated_frames (with the adapter the LSTM's weights never learn from own frames)"),
         ]
         check_fields("MelLSTMConfig", checks)
         self.n_mels = n_mels
@@ -128,4 +137,5 @@ class MelLSTMConfig(PretrainedConfig):
         self.level_control = level_control
         self.level_control_mode = level_control_mode
         self.mark_generated_frames = mark_generated_frames
+        self.generation_adapter = generation_adapter
         super().__init__(**kwargs)

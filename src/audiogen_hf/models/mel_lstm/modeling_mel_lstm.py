@@ -11,6 +11,7 @@ Shapes (``B`` batch, ``T`` frames, ``M`` = ``n_mels``): ``input_mels`` / ``label
 ``state``: the LSTM's ``(h, c)``, each ``[num_layers, B, hidden_size]``.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Optional
 
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from diffusers.utils.torch_utils import randn_tensor
 from torch import nn
+from torch.func import functional_call
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
@@ -102,9 +104,31 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.n_mels)
         if config.output_distribution == "gaussian":
-            self.scale_head = nn.Linear(config.hidden_size, config.n_mels)
+            # with the adapter drawn apart, so under one seed the LSTM and head start exactly as the seed model's
+            with torch.random.fork_rng(devices=[]) if config.generation_adapter else nullcontext():
+                self.scale_head = nn.Linear(config.hidden_size, config.n_mels)
+        if config.generation_adapter:  # weight offsets for the model's own frames, zero at the start
+            self.generation_offsets = nn.ParameterDict({
+                self._offset_name(module, name): nn.Parameter(torch.zeros_like(weight))
+                for module in self._ADAPTED if hasattr(self, module)
+                for name, weight in getattr(self, module).named_parameters()})
         self._band_frequencies = None  # Hz of each mel band, built on first use (not a weight)
         self.post_init()
+
+    _ADAPTED = ("lstm", "head", "scale_head")  # the modules ``generation_adapter`` offsets
+
+    @staticmethod
+    def _offset_name(module: str, name: str) -> str:
+        return f"{module}_{name}".replace(".", "_")
+
+    def _run(self, module: str, own: bool, *args):
+        """Call ``module`` with its weights, or for the model's own frames (``generation_adapter``) with the
+        detached weights plus their offsets."""
+        if not own:
+            return getattr(self, module)(*args)
+        weights = {name: weight.detach() + self.generation_offsets[self._offset_name(module, name)]
+                   for name, weight in getattr(self, module).named_parameters()}
+        return functional_call(getattr(self, module), weights, args)
 
     def _check(self, mels: torch.Tensor, name: str) -> None:
         if mels.dim() != 3 or mels.shape[-1] != self.config.n_mels:
@@ -128,7 +152,7 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
                 frame (``input_mels = mels[:, :-1]``, ``labels = mels[:, 1:]``); with them the loss is computed.
             state (`tuple`, *optional*): the LSTM ``(h, c)`` to continue from (``MelLSTMOutput.state``).
             generated_frames (`bool`, defaults to `False`): whether ``input_mels`` are the model's own frames fed back
-                (read only by models with ``config.mark_generated_frames``).
+                (read by models with ``config.mark_generated_frames`` or ``config.generation_adapter``).
             return_dict (`bool`, *optional*, defaults to `config.return_dict`): a `ModelOutput` or a tuple.
 
         Returns:
@@ -139,13 +163,16 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         if self.config.mark_generated_frames:
             mark = torch.full_like(input_mels[..., :1], float(generated_frames))
             lstm_input = torch.cat([input_mels, mark], dim=-1)
-        hidden, state = self.lstm(lstm_input, state)
-        # Residual: the network predicts the change from the current frame, the strong baseline for music.
+        own = generated_frames and self.config.generation_adapter
+        hidden, state = self._run("lstm", own, lstm_input, state)
         hidden = self.dropout(hidden)
-        predictions = input_mels + self.head(hidden)
+        # Residual: the network predicts the change from the current frame, the strong baseline for music.
+        predictions = input_mels + self._run("head", own, hidden)
         scales = None
         if self.config.output_distribution == "gaussian":
-            scales = F.softplus(self.scale_head(hidden)) + self.config.min_std
+            # with the adapter only the next-frame MSE trains the LSTM on real frames
+            features = hidden.detach() if self.config.generation_adapter and not own else hidden
+            scales = F.softplus(self._run("scale_head", own, features)) + self.config.min_std
         loss, spectral = None, None
         if labels is not None:
             self._check(labels, "labels")
