@@ -21,11 +21,11 @@ from audiogen_hf.evaluation.continuation import continuation_goals, median_metri
 from audiogen_hf.pipelines import MelContinuationPipeline
 from audiogen_hf.training import OBJECTIVES, TrainingArguments, parse_config, read_config, train
 
-SEED = {"output_distribution": "none", "rollout_frames": 0, "mark_generated_frames": False, "generation_adapter": False,
-        "level_control": 0.0, "calibrate_temperatures": []}
-GAUSSIAN = {"output_distribution": "gaussian", "rollout_frames": 0, "mark_generated_frames": False,
-            "generation_adapter": False}
-ROLLOUT = {**GAUSSIAN, "rollout_frames": 32, "rollout_starts": 1}  # the recipe
+SEED = {"output_distribution": "none", "rollout_frames": 0, "mark_generated_frames": False,
+        "generation_adapter": False, "level_control": 0.0, "calibrate_temperatures": []}
+GAUSSIAN = {"output_distribution": "gaussian", "rollout_frames": 0, "rollout_starts": 1,
+            "mark_generated_frames": False, "generation_adapter": False, "nll_trains_mean": True}
+ROLLOUT = {**GAUSSIAN, "rollout_frames": 32}  # the previous recipe
 MARKED = {**ROLLOUT, "mark_generated_frames": True}
 ADAPTED = {**ROLLOUT, "generation_adapter": True, "nll_trains_mean": False}  # the LSTM trains as the seed's
 VARIANTS = {  # each sets what it is, whatever the recipe sets
@@ -45,7 +45,7 @@ VARIANTS = {  # each sets what it is, whatever the recipe sets
     "gaussian_rollout_mark_nll03": {**MARKED, "nll_weight": 0.03},
     "gaussian_rollout_adapter": ADAPTED,
     "gaussian_rollout_adapter64": {**ADAPTED, "rollout_frames": 64},
-    "gaussian_rollout_adapter_x4": {**ADAPTED, "rollout_starts": 4},
+    "gaussian_rollout_adapter_x4": {**ADAPTED, "rollout_starts": 4},  # the recipe
 }
 
 
