@@ -105,7 +105,7 @@ def train_or_reuse(name: str, run_dir: Path, data_root: Path) -> tuple[Path, dic
         print(f"\n{name}: reusing {run_dir} (delete it to train again)")
         metrics = json.loads(metrics_file.read_text())
     else:
-        print(f"\n{name}: training {training.max_steps} steps on {data_root} (about a minute)...")
+        print(f"\n{name}: training {training.max_steps} steps on {data_root} (minutes on 2 CPU cores)...")
         metrics = train(objective_class(model_args), training)
         metrics_file.write_text(json.dumps(metrics, indent=2))
     print("  validation: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
@@ -149,8 +149,8 @@ def jam_report(root: Path, output_dir: Path) -> dict:
                                         prompt_audio=prompt[0], generated_audio=out.audios[0, prompt.shape[-1]:],
                                         real_audio=real[0])
     goals = continuation_goals(continuation)
-    print(f"  continued {track.parent.name} at temperature {pipe.model.config.sampling_temperature:g} (calibrated on "
-          f"the validation music): {wav}, {picture}")
+    print(f"  continued {track.parent.name} at its sampling temperature "
+          f"{pipe.model.config.sampling_temperature:g}: {wav}, {picture}")
     print("  continuation vs the real next 5 s: flux ratio per second "
           + " ".join(f"{continuation[f'flux_ratio_s{k}']:.2f}" for k in range(1, 6))
           + f", band-pattern change {continuation['band_change_ratio']:.2f}x, loudness "
