@@ -75,6 +75,9 @@ def main(argv=None) -> dict:
                         "(default: the model's own)")
     parser.add_argument("--level_modes", default="", help="comma-separated level_control_mode values to score "
                         "(overall, band; default: the model's own)")
+    parser.add_argument("--calibrate_temperatures", default="", help="comma-separated temperatures: run the "
+                        "training's calibration on the validation windows (as at the end of training) and print which "
+                        "it picks; that temperature is scored too")
     args, extra = parser.parse_known_args(argv)
     output_dir = Path(args.output_dir)
     results, reference_mse = {}, None
@@ -89,7 +92,15 @@ def main(argv=None) -> dict:
         clips = objective.mels(subsets="test")
         mse = objective.next_frame_metrics(model, DataLoader(clips, batch_size=8), _NoGather())["mse"]
         reference_mse = reference_mse or mse
-        temperatures = [float(t) for t in args.temperatures.split(",") if t] or [None]
+        temperatures = [float(t) for t in args.temperatures.split(",") if t]
+        if args.calibrate_temperatures:
+            valid = objective.validation_continuation_windows()
+            best, errors = objective.calibrate_temperature(
+                model, valid, [float(t) for t in args.calibrate_temperatures.split(",")])
+            print(f"{name}: calibration on {len(valid)} validation windows picks T {best:g} "
+                  f"(error per temperature: {', '.join(f'{t:g}: {e:.3f}' for t, e in errors.items())})", flush=True)
+            temperatures = list(dict.fromkeys([*temperatures, best]))
+        temperatures = temperatures or [None]
         controls = [float(t) for t in args.level_controls.split(",") if t] or [None]
         modes = [m for m in args.level_modes.split(",") if m] or [model.config.level_control_mode]
         for temperature, control, mode in [(t, c, m) for t in temperatures for c in controls for m in modes]:

@@ -112,11 +112,14 @@ class MelLSTMObjective:
         return cached.select_columns(["spectrogram"]).with_format("torch")
 
     def datasets(self):
-        a = self.args
-        if a.continuation_clips > 0:
-            windows = self.continuation_windows(split="valid")
-            self.continuation_set = windows.select(range(min(a.continuation_clips, len(windows))))
+        if self.args.continuation_clips > 0:
+            self.continuation_set = self.validation_continuation_windows()
         return self.mels(split="train"), self.mels(split="valid")
+
+    def validation_continuation_windows(self):
+        """The first ``continuation_clips`` continuation windows of the validation split (validation, calibration)."""
+        windows = self.continuation_windows(split="valid")
+        return windows.select(range(min(self.args.continuation_clips, len(windows))))
 
     def continuation_windows(self, subsets="train", split: Optional[str] = None, hop_seconds: Optional[float] = None):
         """Mono audio windows of prompt + continuation length (``mixture`` ``[1, samples]``), for continuations."""
