@@ -311,6 +311,8 @@ def test_generation_adapter_trains_the_lstm_as_the_seeds_mse(tmp_path, musdb_roo
     pipe = MelContinuationPipeline.from_pretrained(tmp_path / "pipeline")
     assert pipe.model.config.generation_adapter
     assert any(offset.abs().sum() > 0 for offset in pipe.model.generation_offsets.values())
+    with pytest.raises(ValueError, match="generation_adapter needs rollout_frames"):
+        MelLSTMArguments(generation_adapter=True)  # its offsets would get no gradient
 
 
 def test_temperature_calibration_picks_the_measured_best(tmp_path, musdb_root, caplog):

@@ -60,7 +60,8 @@ class MelLSTMArguments:
         "help": "Train on its own rollouts: the last N frames of each clip are also predicted free-running, each "
                 "fed the model's own (sampled, detached) previous frame, against the real frames."})
     rollout_starts: int = field(default=1, metadata={
-        "help": "Rollouts per clip: from this many points, evenly spaced, the last rollout_frames before the end."})
+        "help": "Rollouts per clip, from this many teacher-forced states evenly spaced over the clip (the last "
+                "rollout_frames before its end), run stacked on the batch."})
     rollout_weight: float = field(default=1.0, metadata={"help": "Weight of the rollout loss."})
     rollout_temperature: float = field(default=1.0, metadata={
         "help": "Temperature of the samples fed back in the training rollouts (Gaussian head)."})
@@ -76,6 +77,9 @@ class MelLSTMArguments:
         if self.rollout_frames < 0 or self.rollout_starts < 1:
             raise ValueError(f"rollout_frames must be >= 0 and rollout_starts >= 1, got {self.rollout_frames} and "
                              f"{self.rollout_starts}")
+        if self.generation_adapter and self.rollout_frames == 0:
+            raise ValueError("generation_adapter needs rollout_frames > 0: its offsets learn only from the model's "
+                             "own rollouts (set rollout_frames, e.g. 32, or generation_adapter false)")
 
 
 class MelLSTMObjective:
