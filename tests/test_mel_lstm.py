@@ -221,6 +221,12 @@ def test_sampling_is_seeded_and_temperature_zero_is_the_mean_rollout(mel_clips):
     assert model.config.sampling_temperature == 0.5  # the default: sample, at the measured best temperature
     with pytest.raises(ValueError, match="temperature"):
         sample(1, temperature=-1.0)
+    # correlated sampling noise: seeded as well, and a different continuation from white noise
+    white = sample(1)
+    model.config.sampling_noise_correlation = 0.8
+    torch.testing.assert_close(sample(1), sample(1), rtol=0, atol=0)
+    assert (sample(1) - sample(2)).abs().mean() > 1e-3 and (sample(1) - white).abs().mean() > 1e-3
+    torch.testing.assert_close(sample(1, temperature=0.0), mean, rtol=0, atol=0)
 
 
 def test_mark_generated_frames_tells_the_lstm_which_frames_are_its_own(mel_clips):
@@ -294,6 +300,22 @@ def test_level_control_keeps_the_continuation_at_the_prompt_level(mel_clips):
 
     assert drift(0.0) > 0.1
     assert drift(0.2) < 0.5 * drift(0.0)
+    model.config.level_control_frames = 10  # a moving average of the level: the drift is pulled back too
+    assert drift(0.2) < 0.5 * drift(0.0)
+
+
+def test_level_control_frames_leaves_the_first_frames_free(mel_clips):
+    """The mean of all generated frames pulls the first frame all the way to the prompt's level at full control;
+    a moving average that starts at the prompt's level moves it by 1 / level_control_frames of its difference (and
+    the integral of that gap, 1 / level_control_frames of it, again)."""
+    prompts = 0.6 * mel_clips["test"][:2, :20]
+    torch.manual_seed(0)
+    model = MelLSTMModel(tiny_config(level_control_mode="band")).eval()
+    free = model.generate(prompts, num_frames=1, level_control=0.0)[:, 0]
+    model.config.level_control_frames = 20
+    first = model.generate(prompts, num_frames=1, level_control=1.0)[:, 0]
+    level = prompts.mean(dim=1)
+    torch.testing.assert_close(first, free + (level - free) / 20 * (1 + 1 / 20))
 
 
 def test_level_control_mode_band_keeps_each_bands_level(mel_clips):
@@ -315,8 +337,26 @@ def test_level_control_mode_band_keeps_each_bands_level(mel_clips):
     "kwargs, field",
     [({"output_distribution": "mixture"}, "output_distribution"), ({"sampling_temperature": -1}, "temperature"),
      ({"level_control": 2.0}, "level_control"), ({"min_std": 0.0}, "min_std"),
-     ({"level_control_mode": "bands"}, "level_control_mode")],
+     ({"level_control_mode": "bands"}, "level_control_mode"), ({"level_control_frames": -1}, "level_control_frames"),
+     ({"sampling_noise_correlation": 1.0}, "sampling_noise_correlation")],
 )
 def test_bad_sampling_config_names_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f"invalid .*{field}"):
         MelLSTMConfig(**kwargs)
+
+
+def test_sampling_noise_correlation_draws_ar1_noise():
+    """The sampled noise has unit variance and the configured correlation with the previous frame's; 0 is white."""
+    from audiogen_hf.models.mel_lstm.modeling_mel_lstm import MelLSTMOutput
+
+    model = MelLSTMModel(tiny_config(output_distribution="gaussian")).eval()
+    output = MelLSTMOutput(predictions=torch.full((64, 1, N_MELS), 0.5), scales=torch.full((64, 1, N_MELS), 0.01))
+    for rho in (0.0, 0.8):
+        model.config.sampling_noise_correlation = rho
+        state = {"temperature": 1.0, "level_control": 0.0, "level_axes": (1,), "noise": None, "count": 0,
+                 "level_sum": torch.zeros(64, 1, N_MELS)}
+        generator = torch.Generator().manual_seed(0)
+        noise = torch.cat([(model._next_frame(output, state, 0.0, generator) - 0.5) / 0.01 for _ in range(200)], 1)
+        assert abs(noise.std() - 1) < 0.05
+        lag1 = torch.corrcoef(torch.stack([noise[:, :-1].flatten(), noise[:, 1:].flatten()]))[0, 1]
+        assert abs(lag1 - rho) < 0.03

@@ -12,6 +12,7 @@ ratio to the first variant's (the reference measured in the same run). Writes ``
 """
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -68,13 +69,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--output_dir", default="outputs/bench_continuation")
     parser.add_argument("--hop_seconds", type=float, default=5.0)
+    parser.add_argument("--windows", choices=["test", "valid"], default="test", help="score prompts from the test "
+                        "split, or from the validation tracks (to choose sampling settings without the test split)")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--temperatures", default="", help="comma-separated temperatures to score (default: the "
                         "model's own)")
     parser.add_argument("--level_controls", default="", help="comma-separated level_control values to score "
                         "(default: the model's own)")
-    parser.add_argument("--level_modes", default="", help="comma-separated level_control_mode values to score "
-                        "(overall, band; default: the model's own)")
+    parser.add_argument("--sweep", action="append", default=[], metavar="FIELD=V1,V2",
+                        help="score these values of a generation field of the model's config (level_control_mode, "
+                        "level_control_frames, sampling_noise_correlation); repeat for a grid")
     parser.add_argument("--calibrate_temperatures", default="", help="comma-separated temperatures: run the "
                         "training's calibration on the validation windows (as at the end of training) and print which "
                         "it picks; that temperature is scored too")
@@ -88,38 +92,65 @@ def main(argv=None) -> dict:
         pipe = MelContinuationPipeline.from_pretrained(run_dir / "pipeline")
         model = pipe.model.eval()
         objective.converter = pipe.converter
-        windows = objective.continuation_windows(subsets="test", hop_seconds=args.hop_seconds)
+        windows = objective.continuation_windows(**{"test": {"subsets": "test"}, "valid": {"split": "valid"}}[
+            args.windows], hop_seconds=args.hop_seconds)
         clips = objective.mels(subsets="test")
         mse = objective.next_frame_metrics(model, DataLoader(clips, batch_size=8), _NoGather())["mse"]
         reference_mse = reference_mse or mse
-        temperatures = [float(t) for t in args.temperatures.split(",") if t]
-        if args.calibrate_temperatures:
-            valid = objective.validation_continuation_windows()
-            best, errors = objective.calibrate_temperature(
-                model, valid, [float(t) for t in args.calibrate_temperatures.split(",")])
-            print(f"{name}: calibration on {len(valid)} validation windows picks T {best:g} "
-                  f"(error per temperature: {', '.join(f'{t:g}: {e:.3f}' for t, e in errors.items())})", flush=True)
-            temperatures = list(dict.fromkeys([*temperatures, best]))
-        temperatures = temperatures or [None]
-        controls = [float(t) for t in args.level_controls.split(",") if t] or [None]
-        modes = [m for m in args.level_modes.split(",") if m] or [model.config.level_control_mode]
-        for temperature, control, mode in [(t, c, m) for t in temperatures for c in controls for m in modes]:
-            model.config.level_control_mode = mode
-            rows = []
-            for seed in range(args.seeds):
-                rows.extend(objective.continuations(model, windows, temperature=temperature, seed=seed,
-                                                    level_control=control,
-                                                    noise_scale=overrides.get("__noise_scale", 0.0)))
-            summary = median_metrics(rows)
-            summary.update(next_frame_mse=mse, mse_ratio=mse / reference_mse, clips=len(windows))
-            key = name + ("" if temperature is None else f"@T={temperature:g}") + \
-                ("" if control is None else f",level={control:g}") + ("" if len(modes) == 1 else f",{mode}")
-            summary["goals"] = continuation_goals(summary)
-            results[key] = summary
-            _print_row(key, summary)
+        controls = [float(t) for t in args.level_controls.split(",") if t]
+        fields = ([("level_control", controls)] if controls else []) + [_sweep(model.config, t) for t in args.sweep]
+        for settings in itertools.product(*[[(field, v) for v in values] for field, values in fields]):
+            for field, value in settings:  # generation settings of the model (the calibration uses them too)
+                setattr(model.config, field, value)
+            temperatures = [float(t) for t in args.temperatures.split(",") if t]
+            if args.calibrate_temperatures:
+                valid = objective.validation_continuation_windows()
+                best, errors = objective.calibrate_temperature(
+                    model, valid, [float(t) for t in args.calibrate_temperatures.split(",")])
+                print(f"{name}: calibration on {len(valid)} validation windows picks T {best:g} (error per "
+                      f"temperature: {', '.join(f'{t:g}: {e:.3f}' for t, e in errors.items())})", flush=True)
+                temperatures = list(dict.fromkeys([*temperatures, best]))
+            for temperature in temperatures or [None]:
+                rows = []
+                for seed in range(args.seeds):
+                    rows.extend(objective.continuations(model, windows, temperature=temperature, seed=seed,
+                                                        noise_scale=overrides.get("__noise_scale", 0.0)))
+                _score(results, name + ("" if temperature is None else f"@T={temperature:g}") +
+                       "".join(f",{_short(f)}={v:g}" if isinstance(v, float) else f",{_short(f)}={v}"
+                               for f, v in settings), rows, mse, reference_mse, len(windows))
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "results.json").write_text(json.dumps(results, indent=2))
     return results
+
+
+def _score(results: dict, key: str, rows: list, mse: float, reference_mse: float, clips: int) -> None:
+    summary = median_metrics(rows)
+    summary.update(next_frame_mse=mse, mse_ratio=mse / reference_mse, clips=clips)
+    summary["goals"] = continuation_goals(summary)
+    results[key] = summary
+    _print_row(key, summary)
+
+
+def _short(field: str) -> str:
+    return {"level_control": "level"}.get(field, field)
+
+
+def _sweep(config, text: str) -> tuple:
+    """``"field=v1,v2"`` -> ``(field, [values of the field's type])``; the config checks them as it would on load."""
+    field, _, values = text.partition("=")
+    if not hasattr(config, field) or not values:
+        raise SystemExit(f"--sweep {text!r}: expected FIELD=V1,V2 with a field of {type(config).__name__}")
+    values = [_value(v) for v in values.split(",")]
+    for value in values:
+        type(config)(**{**config.to_dict(), field: value})  # a bad value fails here, with the config's message
+    return field, values
+
+
+def _value(text: str):
+    try:
+        return json.loads(text)  # numbers, true / false
+    except json.JSONDecodeError:
+        return text
 
 
 class _NoGather:

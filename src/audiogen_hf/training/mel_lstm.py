@@ -49,6 +49,11 @@ class MelLSTMArguments:
     level_control: float = field(default=0.0, metadata={"help": "Default level control of the saved model."})
     level_control_mode: str = field(default="overall", metadata={
         "help": "overall (one level) or band (each band's level: the prompt's envelope)."})
+    level_control_frames: int = field(default=0, metadata={
+        "help": "0: the level control pulls the mean of all generated frames; N: a moving average over about N "
+                "frames, from the prompt's level, plus the gaps' integral (see MelLSTMConfig)."})
+    sampling_noise_correlation: float = field(default=0.0, metadata={
+        "help": "Frame-to-frame correlation of the sampling noise in generation (0: white; see MelLSTMConfig)."})
     input_noise_std: float = field(default=0.0, metadata={
         "help": "Std of Gaussian noise added to the teacher-forced input frames (not the targets) in training."})
     mark_generated_frames: bool = field(default=False, metadata={
@@ -103,7 +108,8 @@ class MelLSTMObjective:
             spectral_loss_weights=weights if a.spectral_backward else None,
             output_distribution=a.output_distribution, nll_weight=a.nll_weight, nll_trains_mean=a.nll_trains_mean,
             sampling_temperature=a.sampling_temperature, level_control=a.level_control,
-            level_control_mode=a.level_control_mode, mark_generated_frames=a.mark_generated_frames,
+            level_control_mode=a.level_control_mode, level_control_frames=a.level_control_frames,
+            sampling_noise_correlation=a.sampling_noise_correlation, mark_generated_frames=a.mark_generated_frames,
             generation_adapter=a.generation_adapter,
         ))
 

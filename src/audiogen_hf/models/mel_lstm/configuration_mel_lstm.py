@@ -40,6 +40,15 @@ class MelLSTMConfig(PretrainedConfig):
         level_control_mode: ``"overall"``: one level, the mean over all bands; ``"band"``: each band's own level, so
             the continuation also keeps the prompt's spectral envelope (its timbre) instead of drifting to the
             training set's.
+        level_control_frames: the running level the pull compares with the prompt's: 0, the mean of all generated
+            frames so far (the first frames, averaged over few, are pulled hard to the prompt's mean level); > 0, an
+            exponential moving average over about that many frames, starting at the prompt's level, so the first
+            frames are free and later drift is pulled back as promptly as early drift; the pull then adds the sum
+            of the gaps so far / ``level_control_frames`` (integral action), so the model's steady pull towards the
+            training set's level is cancelled instead of leaving a constant gap.
+        sampling_noise_correlation: correlation of each band's sampling noise with the previous frame's (a
+            unit-variance AR(1) process): 0 draws it afresh each frame (white noise: frame-to-frame flicker over a
+            still picture); towards 1 the sampled variation moves at the slower rates of notes and phrases.
         mark_generated_frames: the LSTM also reads, with each input frame, whether it is the model's own output fed
             back (1: in generation and in training rollouts) or a real frame (0), so it can rely on real frames and
             correct its own (as world models are told the noise level of their context frames). False: the seed's
@@ -89,6 +98,8 @@ class MelLSTMConfig(PretrainedConfig):
         sampling_temperature: float = 0.5,
         level_control: float = 0.0,
         level_control_mode: str = "overall",
+        level_control_frames: int = 0,
+        sampling_noise_correlation: float = 0.0,
         mark_generated_frames: bool = False,
         generation_adapter: bool = False,
         **kwargs,
@@ -114,6 +125,10 @@ class MelLSTMConfig(PretrainedConfig):
             (0 <= level_control <= 1, "level_control", level_control, "in [0, 1]"),
             (level_control_mode in LEVEL_CONTROL_MODES, "level_control_mode", level_control_mode,
              f"one of {LEVEL_CONTROL_MODES}"),
+            (isinstance(level_control_frames, int) and level_control_frames >= 0, "level_control_frames",
+             level_control_frames, "an integer >= 0"),
+            (0 <= sampling_noise_correlation < 1, "sampling_noise_correlation", sampling_noise_correlation,
+             "in [0, 1)"),
             (not (generation_adapter and mark_generated_frames), "generation_adapter", generation_adapter,
              "False with mark_generated_frames (with the adapter the LSTM's weights never learn from own frames)"),
         ]
@@ -136,6 +151,8 @@ class MelLSTMConfig(PretrainedConfig):
         self.sampling_temperature = sampling_temperature
         self.level_control = level_control
         self.level_control_mode = level_control_mode
+        self.level_control_frames = level_control_frames
+        self.sampling_noise_correlation = sampling_noise_correlation
         self.mark_generated_frames = mark_generated_frames
         self.generation_adapter = generation_adapter
         super().__init__(**kwargs)

@@ -11,6 +11,7 @@ Shapes (``B`` batch, ``T`` frames, ``M`` = ``n_mels``): ``input_mels`` / ``label
 ``state``: the LSTM's ``(h, c)``, each ``[num_layers, B, hidden_size]``.
 """
 
+import math
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Optional
@@ -199,12 +200,15 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         return loss, spectral
 
     def sample_frames(self, output: MelLSTMOutput, temperature: float = 0.0,
-                      generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """Draw next frames from ``output``: the mean plus ``temperature`` x the predicted std x N(0, 1) noise
-        (from ``generator``) for the Gaussian head; the prediction itself at temperature 0 or for the point head."""
+                      generator: Optional[torch.Generator] = None,
+                      noise: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Draw next frames from ``output``: the mean plus ``temperature`` x the predicted std x ``noise`` (default:
+        N(0, 1) drawn from ``generator``) for the Gaussian head; the prediction itself at temperature 0 or for the
+        point head."""
         frames = output.predictions
         if output.scales is not None and temperature > 0:
-            noise = randn_tensor(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
+            if noise is None:
+                noise = randn_tensor(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
             frames = frames + temperature * output.scales * noise
         return frames
 
@@ -287,7 +291,8 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
         axes = (1, 2) if self.config.level_control_mode == "overall" else (1,)
         level = prompt_mels.mean(dim=axes, keepdim=True)  # [batch, 1, 1] overall, [batch, 1, n_mels] per band
         state = {"lstm": output.state, "temperature": temperature, "level_control": level_control,
-                 "level_axes": axes, "prompt_level": level, "level_sum": torch.zeros_like(level), "count": 0}
+                 "level_axes": axes, "prompt_level": level, "level_sum": torch.zeros_like(level), "count": 0,
+                 "level": level, "gap_sum": torch.zeros_like(level), "noise": None}
         last = MelLSTMOutput(predictions=output.predictions[:, -1:],
                              scales=None if output.scales is None else output.scales[:, -1:])
         return self._next_frame(last, state, noise_scale, generator), state
@@ -302,18 +307,37 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
 
     def _next_frame(self, output: MelLSTMOutput, state: dict, noise_scale: float,
                     generator: Optional[torch.Generator]) -> torch.Tensor:
-        """Sample the next frame (updates ``state``'s level sums in place)."""
-        predictions = self.sample_frames(output, state["temperature"], generator)
+        """Sample the next frame (updates ``state``'s sampling noise and running level in place)."""
+        c, noise = self.config, None
+        if output.scales is not None and state["temperature"] > 0 and c.sampling_noise_correlation > 0:
+            frames = output.predictions
+            noise = randn_tensor(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
+            if state["noise"] is not None:  # AR(1): unit variance, correlation rho with the previous frame's noise
+                rho = c.sampling_noise_correlation
+                noise = rho * state["noise"] + math.sqrt(1 - rho ** 2) * noise
+            state["noise"] = noise
+        predictions = self.sample_frames(output, state["temperature"], generator, noise)
         if noise_scale > 0:
             noise = randn_tensor(predictions.shape, generator=generator, device=predictions.device,
                                  dtype=predictions.dtype)
             predictions = predictions + noise_scale * noise
         state["count"] += 1
-        if state["level_control"] > 0:  # pull the running mean level of the continuation back to the prompt's
-            running = (state["level_sum"] + predictions.mean(dim=state["level_axes"], keepdim=True)) / state["count"]
-            predictions = predictions + state["level_control"] * (state["prompt_level"] - running)
+        level_of = lambda frames: frames.mean(dim=state["level_axes"], keepdim=True)  # noqa: E731
+        if c.level_control_frames > 0:  # exponential moving average, from the prompt's level
+            step = 1 / c.level_control_frames
+            running = state["level"] + step * (level_of(predictions) - state["level"])
+        else:  # the mean of the generated frames so far
+            running = (state["level_sum"] + level_of(predictions)) / state["count"]
+        if state["level_control"] > 0:  # pull the running level of the continuation back to the prompt's
+            gap = state["prompt_level"] - running
+            if c.level_control_frames > 0:  # and the gap's sum over about level_control_frames (integral action)
+                state["gap_sum"] = state["gap_sum"] + gap / c.level_control_frames
+                gap = gap + state["gap_sum"]
+            predictions = predictions + state["level_control"] * gap
         frame = self.clamp_frames(predictions)
-        state["level_sum"] = state["level_sum"] + frame.mean(dim=state["level_axes"], keepdim=True)
+        state["level_sum"] = state["level_sum"] + level_of(frame)
+        if c.level_control_frames > 0:
+            state["level"] = state["level"] + (level_of(frame) - state["level"]) / c.level_control_frames
         return frame
 
     def clamp_frames(self, frames: torch.Tensor) -> torch.Tensor:
