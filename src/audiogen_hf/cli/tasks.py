@@ -259,7 +259,7 @@ TASKS = {task.name: task for task in [
          "MelContinuationPipeline", True,
          (Option("seconds", float, 5.0, "seconds of continuation", 0.5, 30.0, 0.5),
           Option("temperature", float, -1.0, "sampling temperature of a Gaussian-head model (0: the deterministic "
-                 "mean; below 0: the model's own, calibrated in training)"),
+                 "mean; below 0: the model's own)"),
           Option("noise_scale", float, 0.0, "noise added to each predicted frame (0: deterministic)", 0.0, 0.5, 0.01),
           SEED, GRIFFIN_LIM), run_continue),
     Task("reconstruct", "Autoencoder reconstruction",
