@@ -308,12 +308,11 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
     def _next_frame(self, output: MelLSTMOutput, state: dict, noise_scale: float,
                     generator: Optional[torch.Generator]) -> torch.Tensor:
         """Sample the next frame (updates ``state``'s sampling noise and running level in place)."""
-        c, noise = self.config, None
-        if output.scales is not None and state["temperature"] > 0 and c.sampling_noise_correlation > 0:
+        c, noise, rho = self.config, None, self.config.sampling_noise_correlation
+        if output.scales is not None and state["temperature"] > 0:
             frames = output.predictions
             noise = randn_tensor(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
-            if state["noise"] is not None:  # AR(1): unit variance, correlation rho with the previous frame's noise
-                rho = c.sampling_noise_correlation
+            if state["noise"] is not None and rho > 0:  # AR(1): unit variance, correlation rho with the last noise
                 noise = rho * state["noise"] + math.sqrt(1 - rho ** 2) * noise
             state["noise"] = noise
         predictions = self.sample_frames(output, state["temperature"], generator, noise)
