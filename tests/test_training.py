@@ -330,3 +330,30 @@ def test_temperature_calibration_picks_the_measured_best(tmp_path, musdb_root, c
     assert set(errors) == {0.0, 0.7} and errors[0.0] != errors[0.7] and all(e > 0 for e in errors.values())
     assert model.config.sampling_temperature == best == min(errors, key=errors.get)
     assert f"sampling temperature {best:g} chosen on 2 validation windows" in caplog.text
+
+
+def test_sampling_noise_db_sets_the_temperature_from_the_own_frame_std(tmp_path, musdb_root, caplog):
+    """sampling_noise_db: the saved temperature x the std the model predicts for its own frames (read on the
+    validation windows' music) is the asked dB, whatever the std head learnt; it needs a Gaussian head."""
+    extra = dict(output_distribution="gaussian", rollout_frames=4, generation_adapter=True, continuation_clips=2,
+                 sampling_noise_db=3.0)
+    objective = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), **TINY, **extra))
+    with caplog.at_level(logging.INFO):
+        train(objective, TrainingArguments(output_dir=str(tmp_path), batch_size=4, learning_rate=3e-3, max_steps=2,
+                                           report_to=None))
+    model = MelContinuationPipeline.from_pretrained(tmp_path / "pipeline").model.eval()
+    std_db = objective.own_frame_std_db(model, objective.continuation_set)
+    assert std_db > 0.1
+    assert model.config.sampling_temperature == pytest.approx(3.0 / std_db, rel=1e-2)
+    assert "dB of sampled variation" in caplog.text
+    with torch.no_grad():  # the measure follows the std head
+        model.scale_head.bias.add_(1.0)
+    assert objective.own_frame_std_db(model, objective.continuation_set) > 1.2 * std_db
+    with pytest.raises(ValueError, match="sampling_noise_db"):
+        MelLSTMArguments(sampling_noise_db=3.0, calibrate_temperatures=[0.5])
+    with pytest.raises(ValueError, match="sampling_noise_db"):
+        MelLSTMArguments(sampling_noise_db=0.0)
+    point = MelLSTMObjective(MelLSTMArguments(musdb_root=str(musdb_root), **TINY))
+    point.converter = objective.converter
+    with pytest.raises(ValueError, match="gaussian"):
+        point.own_frame_std_db(point.build_model(), objective.continuation_set)

@@ -74,6 +74,10 @@ class MelLSTMArguments:
         "help": "At the end of training, continue the validation windows at each of these temperatures and save "
                 "the one whose flux ratio (every second) and band-pattern change are closest to the real music's as "
                 "the model's sampling_temperature (empty: keep sampling_temperature)."})
+    sampling_noise_db: Optional[float] = field(default=None, metadata={
+        "help": "At the end of training, set sampling_temperature so that it times the std the model predicts for "
+                "its own frames (read on the validation windows' music) is this many dB: the sampled variation, "
+                "whatever scale a training run's std head settles at (None: keep sampling_temperature)."})
     continuation_prompt_seconds: float = field(default=5.0, metadata={"help": "Validation continuation prompt."})
     continuation_seconds: float = field(default=5.0, metadata={"help": "Validation continuation length."})
     continuation_clips: int = field(default=6, metadata={"help": "Validation continuations (0: none)."})
@@ -82,6 +86,9 @@ class MelLSTMArguments:
         if self.rollout_frames < 0 or self.rollout_starts < 1:
             raise ValueError(f"rollout_frames must be >= 0 and rollout_starts >= 1, got {self.rollout_frames} and "
                              f"{self.rollout_starts}")
+        if self.sampling_noise_db is not None and (self.sampling_noise_db <= 0 or self.calibrate_temperatures):
+            raise ValueError(f"sampling_noise_db must be > 0 and not set with calibrate_temperatures (both choose the "
+                             f"temperature), got {self.sampling_noise_db} and {self.calibrate_temperatures}")
         if self.generation_adapter and self.rollout_frames == 0:
             raise ValueError("generation_adapter needs rollout_frames > 0: its offsets learn only from the model's "
                              "own rollouts (set rollout_frames, e.g. 32, or generation_adapter false)")
@@ -292,8 +299,25 @@ class MelLSTMObjective:
             "datasets": ["musdb18"],
         }
 
+    @torch.no_grad()
+    def own_frame_std_db(self, model, windows) -> float:
+        """Mean std (dB) the Gaussian head predicts when it reads the music of ``windows`` as its own frames."""
+        audio = windows[:]["mixture"][:, 0].to(model.device)
+        mels = self.converter.audio_to_spectrogram(audio).spectrogram.transpose(-1, -2)  # [windows, frames, n_mels]
+        scales = model(mels, generated_frames=True).scales
+        if scales is None:
+            raise ValueError("sampling_noise_db needs output_distribution='gaussian' (a predicted std)")
+        low, high = model.config.db_range
+        return float(scales.mean()) * (high - low)
+
     def save(self, model, output_dir: Path) -> MelContinuationPipeline:
         windows = getattr(self, "continuation_set", None)
+        if self.args.sampling_noise_db is not None and windows is not None and len(windows):
+            std_db = self.own_frame_std_db(model, windows)
+            model.config.sampling_temperature = round(self.args.sampling_noise_db / std_db, 3)
+            logger.info("sampling temperature %g: %g dB of sampled variation over the %.2f dB std the model predicts "
+                        "for its own frames on %d validation windows", model.config.sampling_temperature,
+                        self.args.sampling_noise_db, std_db, len(windows))
         if self.args.calibrate_temperatures and windows is not None and len(windows):
             best, errors = self.calibrate_temperature(model, windows, self.args.calibrate_temperatures)
             logger.info("sampling temperature %g chosen on %d validation windows (error per temperature: %s)", best,
