@@ -301,10 +301,13 @@ class MelLSTMObjective:
 
     @torch.no_grad()
     def own_frame_std_db(self, model, windows) -> float:
-        """Mean std (dB) the Gaussian head predicts when it reads the music of ``windows`` as its own frames."""
+        """Mean std (dB) the Gaussian head predicts (in eval mode) when it reads the music of ``windows`` as its own
+        frames."""
         audio = windows[:]["mixture"][:, 0].to(model.device)
         mels = self.converter.audio_to_spectrogram(audio).spectrogram.transpose(-1, -2)  # [windows, frames, n_mels]
-        scales = model(mels, generated_frames=True).scales
+        was_training = model.training
+        scales = model.eval()(mels, generated_frames=True).scales
+        model.train(was_training)
         if scales is None:
             raise ValueError("sampling_noise_db needs output_distribution='gaussian' (a predicted std)")
         low, high = model.config.db_range

@@ -316,18 +316,17 @@ class MelLSTMModel(MelLSTMPreTrainedModel):
                 noise = rho * state["noise"] + math.sqrt(1 - rho ** 2) * noise
             state["noise"] = noise
         predictions = self.sample_frames(output, state["temperature"], generator, noise)
-        if noise_scale > 0:
-            noise = randn_tensor(predictions.shape, generator=generator, device=predictions.device,
+        if noise_scale > 0:  # the seed's option: white noise on top, whatever the sampling noise
+            extra = randn_tensor(predictions.shape, generator=generator, device=predictions.device,
                                  dtype=predictions.dtype)
-            predictions = predictions + noise_scale * noise
+            predictions = predictions + noise_scale * extra
         state["count"] += 1
         level_of = lambda frames: frames.mean(dim=state["level_axes"], keepdim=True)  # noqa: E731
-        if c.level_control_frames > 0:  # exponential moving average, from the prompt's level
-            step = 1 / c.level_control_frames
-            running = state["level"] + step * (level_of(predictions) - state["level"])
-        else:  # the mean of the generated frames so far
-            running = (state["level_sum"] + level_of(predictions)) / state["count"]
         if state["level_control"] > 0:  # pull the running level of the continuation back to the prompt's
+            if c.level_control_frames > 0:  # exponential moving average, from the prompt's level
+                running = state["level"] + (level_of(predictions) - state["level"]) / c.level_control_frames
+            else:  # the mean of the generated frames so far
+                running = (state["level_sum"] + level_of(predictions)) / state["count"]
             gap = state["prompt_level"] - running
             if c.level_control_frames > 0:  # and the gap's sum over about level_control_frames (integral action)
                 state["gap_sum"] = state["gap_sum"] + gap / c.level_control_frames
